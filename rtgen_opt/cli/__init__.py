@@ -1,0 +1,42 @@
+"""The ``rtgen-opt`` command line: thin wrappers that parse arguments, call the library, print.
+
+Each command lives in its own module of this package and is registered on :data:`main` when the
+module is imported below. Every :class:`~rtgen_opt.errors.RtgenError` becomes one line on stderr
+and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import click
+
+from rtgen_opt.errors import RtgenError
+
+
+class _Group(click.Group):
+    """A click group that turns our errors into one line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except RtgenError as exc:
+            click.echo(f"rtgen-opt: error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="rtgen-opt")
+def main() -> None:
+    """Plan real-time generative-AI workloads on heterogeneous SoCs: exact schedules, replayed
+    online policies, and how far each policy is from optimal."""
+
+
+# Command modules register themselves on `main`; a module that is not written yet is skipped.
+for _name in ("inspect", "validate", "solve", "replay", "report"):
+    try:
+        import_module(f"rtgen_opt.cli.{_name}_cmd")
+    except ModuleNotFoundError as _exc:  # pragma: no cover - only while a command is missing
+        if _exc.name != f"rtgen_opt.cli.{_name}_cmd":
+            raise
