@@ -37,6 +37,14 @@ delay : float or dict[tuple[str, str], float] or None
     processors, a dict maps ``(processor_of_u, processor_of_v)`` to ms (missing pairs fall back
     to the link model). Used by generic task-graph benchmarks.
 
+Time grid
+---------
+Every instance has a ``resolution`` (ms, default 0.001 = 1 us). Durations, releases and
+deadlines are rounded to the nearest multiple of it when the instance is built, and transfer
+delays are rounded *up* to it (:meth:`Instance.transfer_ms`). The exact models scale time by
+``1 / resolution`` to integers and are then exact for the instance, so no policy can beat a proven
+optimum by a rounding sliver.
+
 Jobs
 ----
 ``Instance.jobs`` maps a job id to its :class:`Job`: release, deadline, weight, stream, whether
@@ -61,6 +69,7 @@ from rtgen_opt.errors import SpecError
 from rtgen_opt.files import write_atomic
 
 MissMode = Literal["late", "drop"]
+DEFAULT_RESOLUTION_MS = 0.001
 INSTANCE_FORMAT = "rtgen-opt-instance"
 INSTANCE_VERSION = 1
 PHASES = ("frame", "prefill", "decode", "task")
@@ -148,7 +157,8 @@ class Platform:
             ],
             "default_link": link_dict(self.default_link),
             "links": [
-                {"src": s, "dst": d, **link_dict(link)} for (s, d), link in sorted(self.links.items())
+                {"src": s, "dst": d, **link_dict(link)}
+                for (s, d), link in sorted(self.links.items())
             ],
         }
 
@@ -161,7 +171,9 @@ class Platform:
         return cls(
             name=str(data.get("name", "platform")),
             processors=tuple(
-                Processor(p["name"], p["kind"], float(p.get("active_w", 0)), float(p.get("idle_w", 0)))
+                Processor(
+                    p["name"], p["kind"], float(p.get("active_w", 0)), float(p.get("idle_w", 0))
+                )
                 for p in data["processors"]
             ),
             default_link=link_of(data.get("default_link", {})),
@@ -242,6 +254,15 @@ class Instance:
     horizon: float | None = None
     streams: Mapping[str, Stream] = field(default_factory=dict)
     requests: Mapping[str, Request] = field(default_factory=dict)
+    resolution: float = DEFAULT_RESOLUTION_MS
+
+    def on_grid(self, ms: float) -> float:
+        """``ms`` rounded to the nearest multiple of the resolution."""
+        return round(ms / self.resolution) * self.resolution
+
+    def ticks(self, ms: float) -> int:
+        """``ms`` as a whole number of resolution steps (nearest)."""
+        return round(ms / self.resolution)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -256,12 +277,14 @@ class Instance:
         streams: Mapping[str, Stream] | None = None,
         requests: Mapping[str, Request] | None = None,
         droppable: bool = True,
+        resolution: float = DEFAULT_RESOLUTION_MS,
     ) -> Instance:
         """Build an instance from any task graph.
 
         Only ``durations`` is required on every node; ``release`` defaults to 0, ``deadline`` to
         ``None``, ``job`` to the node's own id, ``stream`` to ``"default"``, ``weight`` to 1,
-        ``phase`` to ``"task"``. Edge ``bytes`` defaults to 0. Node ids become strings.
+        ``phase`` to ``"task"``. Edge ``bytes`` defaults to 0. Node ids become strings. Times
+        are rounded to the ``resolution`` grid (see the module docstring).
 
         Raises
         ------
@@ -280,6 +303,14 @@ class Instance:
         >>> inst.tasks
         ('a', 'b')
         """
+        if not (isinstance(resolution, (int, float)) and resolution > 0):
+            raise SpecError(
+                None, "resolution", f"expected a positive number of ms, got {resolution!r}"
+            )
+
+        def grid(ms: float) -> float:
+            return round(ms / resolution) * resolution
+
         procs = set(platform.by_name)
         g = nx.DiGraph()
         for raw, attrs in graph.nodes(data=True):
@@ -287,17 +318,29 @@ class Instance:
             where = f"tasks[{node}]"
             durations = attrs.get("durations")
             if not isinstance(durations, Mapping) or not durations:
-                raise SpecError(None, f"{where}.durations", "expected a non-empty mapping processor -> ms")
+                raise SpecError(
+                    None, f"{where}.durations", "expected a non-empty mapping processor -> ms"
+                )
             clean: dict[str, float] = {}
             for proc, ms in durations.items():
                 if proc not in procs:
-                    raise SpecError(None, f"{where}.durations.{proc}", f"unknown processor (known: {sorted(procs)})")
+                    raise SpecError(
+                        None,
+                        f"{where}.durations.{proc}",
+                        f"unknown processor (known: {sorted(procs)})",
+                    )
                 if not isinstance(ms, (int, float)) or not math.isfinite(ms) or ms < 0:
-                    raise SpecError(None, f"{where}.durations.{proc}", f"expected a finite duration >= 0, got {ms!r}")
-                clean[str(proc)] = float(ms)
+                    raise SpecError(
+                        None,
+                        f"{where}.durations.{proc}",
+                        f"expected a finite duration >= 0, got {ms!r}",
+                    )
+                clean[str(proc)] = grid(float(ms))
             release = float(attrs.get("release", 0.0))
             if not math.isfinite(release) or release < 0:
-                raise SpecError(None, f"{where}.release", f"expected a finite time >= 0, got {release!r}")
+                raise SpecError(
+                    None, f"{where}.release", f"expected a finite time >= 0, got {release!r}"
+                )
             deadline = attrs.get("deadline")
             phase = attrs.get("phase", "task")
             if phase not in PHASES:
@@ -305,8 +348,8 @@ class Instance:
             g.add_node(
                 node,
                 durations=dict(sorted(clean.items())),
-                release=release,
-                deadline=None if deadline is None else float(deadline),
+                release=grid(release),
+                deadline=None if deadline is None else grid(float(deadline)),
                 job=str(attrs.get("job", node)),
                 stream=str(attrs.get("stream", "default")),
                 weight=float(attrs.get("weight", 1.0)),
@@ -318,7 +361,9 @@ class Instance:
         for u, v, attrs in graph.edges(data=True):
             nbytes = float(attrs.get("bytes", 0.0))
             if not math.isfinite(nbytes) or nbytes < 0:
-                raise SpecError(None, f"edges[{u}->{v}].bytes", f"expected bytes >= 0, got {nbytes!r}")
+                raise SpecError(
+                    None, f"edges[{u}->{v}].bytes", f"expected bytes >= 0, got {nbytes!r}"
+                )
             delay = attrs.get("delay")
             if isinstance(delay, Mapping):
                 delay = {(str(a), str(b)): float(ms) for (a, b), ms in delay.items()}
@@ -333,6 +378,7 @@ class Instance:
             horizon=horizon,
             streams=dict(streams or {}),
             requests=dict(requests or {}),
+            resolution=float(resolution),
         )
         inst.tasks  # noqa: B018 - raises SpecError on a cycle, now rather than later
         return inst
@@ -354,7 +400,9 @@ class Instance:
             attrs = [self.graph.nodes[t] for t in tasks]
             deadlines = {a["deadline"] for a in attrs}
             if len(deadlines) != 1:
-                raise SpecError(None, f"jobs[{jid}]", f"tasks of one job disagree on its deadline: {deadlines}")
+                raise SpecError(
+                    None, f"jobs[{jid}]", f"tasks of one job disagree on its deadline: {deadlines}"
+                )
             droppable = all(a.get("droppable", True) for a in attrs)
             jobs.append(
                 Job(
@@ -401,23 +449,32 @@ class Instance:
         return self.graph.nodes[task]["durations"]
 
     def transfer_ms(self, u: str, v: str, proc_u: str, proc_v: str) -> float:
-        """Delay between the end of ``u`` on ``proc_u`` and the start of ``v`` on ``proc_v``."""
+        """Delay between the end of ``u`` on ``proc_u`` and the start of ``v`` on ``proc_v``,
+        rounded up to the resolution grid (0 on the same processor)."""
+        return self.transfer_ticks(u, v, proc_u, proc_v) * self.resolution
+
+    def transfer_ticks(self, u: str, v: str, proc_u: str, proc_v: str) -> int:
+        """:meth:`transfer_ms` as a whole number of resolution steps (rounded up)."""
         if proc_u == proc_v:
-            return 0.0
+            return 0
         attrs = self.graph.edges[u, v]
         delay = attrs.get("delay")
+        ms = None
         if isinstance(delay, Mapping):
-            if (proc_u, proc_v) in delay:
-                return delay[(proc_u, proc_v)]
+            ms = delay.get((proc_u, proc_v))
         elif delay is not None:
-            return delay
-        return self.platform.transfer_ms(attrs.get("bytes", 0.0), proc_u, proc_v)
+            ms = delay
+        if ms is None:
+            ms = self.platform.transfer_ms(attrs.get("bytes", 0.0), proc_u, proc_v)
+        return max(0, math.ceil(ms / self.resolution - 1e-9))
 
     def with_durations(self, factors: Mapping[str, float], name: str | None = None) -> Instance:
         """A copy whose task durations are multiplied per task (noise realisations)."""
         g = self.graph.copy()
         for t, f in factors.items():
-            g.nodes[t]["durations"] = {p: ms * f for p, ms in g.nodes[t]["durations"].items()}
+            g.nodes[t]["durations"] = {
+                p: self.on_grid(ms * f) for p, ms in g.nodes[t]["durations"].items()
+            }
         return replace(self, graph=g, name=name or self.name)
 
     # ----------------------------------------------------------------- files
@@ -439,12 +496,17 @@ class Instance:
             "name": self.name,
             "miss_mode": self.miss_mode,
             "horizon": self.horizon,
+            "resolution": self.resolution,
             "platform": self.platform.to_dict(),
             "streams": [
-                {f: getattr(s, f) for f in Stream.__dataclass_fields__} for s in self.streams.values()
+                {f: getattr(s, f) for f in Stream.__dataclass_fields__}
+                for s in self.streams.values()
             ],
             "requests": [
-                {f: list(v) if isinstance(v := getattr(r, f), tuple) else v for f in Request.__dataclass_fields__}
+                {
+                    f: list(v) if isinstance(v := getattr(r, f), tuple) else v
+                    for f in Request.__dataclass_fields__
+                }
                 for r in self.requests.values()
             ],
             "tasks": tasks,
@@ -454,7 +516,9 @@ class Instance:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], file: str | None = None) -> Instance:
         if data.get("format") != INSTANCE_FORMAT:
-            raise SpecError(file, "format", f"expected {INSTANCE_FORMAT!r}, got {data.get('format')!r}")
+            raise SpecError(
+                file, "format", f"expected {INSTANCE_FORMAT!r}, got {data.get('format')!r}"
+            )
         try:
             platform = Platform.from_dict(data["platform"])
             g = nx.DiGraph()
@@ -485,6 +549,7 @@ class Instance:
                 miss_mode=data.get("miss_mode", "late"),
                 name=data.get("name", "instance"),
                 horizon=data.get("horizon"),
+                resolution=data.get("resolution", DEFAULT_RESOLUTION_MS),
                 streams=streams,
                 requests=requests,
             )
@@ -493,7 +558,9 @@ class Instance:
                 raise SpecError(file, exc.field, exc.message) from None
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(file, None, f"malformed instance JSON ({type(exc).__name__}: {exc})") from None
+            raise SpecError(
+                file, None, f"malformed instance JSON ({type(exc).__name__}: {exc})"
+            ) from None
         if inst.miss_mode not in ("late", "drop"):
             raise SpecError(file, "miss_mode", f"expected 'late' or 'drop', got {inst.miss_mode!r}")
         return inst
@@ -510,5 +577,7 @@ class Instance:
         except OSError as exc:
             raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
-            raise SpecError(str(path), None, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+            raise SpecError(
+                str(path), None, f"invalid JSON at line {exc.lineno}: {exc.msg}"
+            ) from None
         return cls.from_dict(data, file=str(path))

@@ -43,12 +43,18 @@ def parse_objective(objective: str | Sequence[str]) -> tuple[str, ...]:
     SpecError
         For an unknown or repeated name, or an empty list.
     """
-    names = [s.strip() for s in objective.split(",")] if isinstance(objective, str) else list(objective)
+    names = (
+        [s.strip() for s in objective.split(",")] if isinstance(objective, str) else list(objective)
+    )
     if not names or any(not n for n in names):
         raise SpecError(None, "objective", f"expected one or more of {', '.join(OBJECTIVES)}")
     for n in names:
         if n not in OBJECTIVES:
-            raise SpecError(None, "objective", f"unknown objective {n!r}; expected one of {', '.join(OBJECTIVES)}")
+            raise SpecError(
+                None,
+                "objective",
+                f"unknown objective {n!r}; expected one of {', '.join(OBJECTIVES)}",
+            )
     if len(set(names)) != len(names):
         raise SpecError(None, "objective", f"objective {objective!r} repeats a name")
     return tuple(names)
@@ -94,7 +100,9 @@ def objective_value(instance: Instance, schedule: Schedule, name: str) -> float:
     if name == "ttft":
         total = 0.0
         for req in instance.requests.values():
-            ends = [schedule.placements[t].end for t in req.prefill_tasks if t in schedule.placements]
+            ends = [
+                schedule.placements[t].end for t in req.prefill_tasks if t in schedule.placements
+            ]
             total += (max(ends) if ends else req.arrival) - req.arrival
         return total
     if name == "makespan":

@@ -85,13 +85,19 @@ class Schedule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], file: str | None = None) -> Schedule:
         if data.get("format") != SCHEDULE_FORMAT:
-            raise SpecError(file, "format", f"expected {SCHEDULE_FORMAT!r}, got {data.get('format')!r}")
+            raise SpecError(
+                file, "format", f"expected {SCHEDULE_FORMAT!r}, got {data.get('format')!r}"
+            )
         rows = []
         for i, r in enumerate(data.get("tasks", [])):
             try:
-                rows.append((str(r["task"]), str(r["processor"]), float(r["start"]), float(r["end"])))
+                rows.append(
+                    (str(r["task"]), str(r["processor"]), float(r["start"]), float(r["end"]))
+                )
             except (KeyError, TypeError, ValueError):
-                raise SpecError(file, f"tasks[{i}]", "expected task, processor, start, end") from None
+                raise SpecError(
+                    file, f"tasks[{i}]", "expected task, processor, start, end"
+                ) from None
         return cls.build(rows, data.get("dropped", []), **data.get("provenance", {}))
 
     # ----------------------------------------------------------------- CSV
@@ -126,7 +132,9 @@ class Schedule:
                 else:
                     raise ValueError(r["record"])
             except (TypeError, ValueError):
-                raise SpecError(file, f"line {i}", "expected record 'task' with start/end, or 'dropped'") from None
+                raise SpecError(
+                    file, f"line {i}", "expected record 'task' with start/end, or 'dropped'"
+                ) from None
         return cls.build(rows, dropped, **provenance)
 
     # ----------------------------------------------------------------- files
@@ -150,7 +158,9 @@ class Schedule:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError(str(path), None, f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+            raise SpecError(
+                str(path), None, f"invalid JSON at line {exc.lineno}: {exc.msg}"
+            ) from None
         return cls.from_dict(data, file=str(path))
 
 

@@ -89,7 +89,9 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
             continue
         attrs = nodes[task]
         if not (math.isfinite(pl.start) and math.isfinite(pl.end)):
-            out.append(Violation("wrong_duration", (task,), f"non-finite times {pl.start}..{pl.end}"))
+            out.append(
+                Violation("wrong_duration", (task,), f"non-finite times {pl.start}..{pl.end}")
+            )
             continue
         durations = attrs["durations"]
         if pl.processor not in durations:
@@ -112,7 +114,11 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
                 )
         if pl.start < attrs["release"] - _tol(attrs["release"]):
             out.append(
-                Violation("early_start", (task,), f"starts at {pl.start:.6g} before release {attrs['release']:.6g}")
+                Violation(
+                    "early_start",
+                    (task,),
+                    f"starts at {pl.start:.6g} before release {attrs['release']:.6g}",
+                )
             )
         per_proc[pl.processor].append((pl.start, pl.end, task))
 
@@ -155,7 +161,11 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
             continue
         for t in job.tasks:
             if t not in placements:
-                out.append(Violation("missing_task", (t,), f"job {job.id} is not dropped but {t} is not placed"))
+                out.append(
+                    Violation(
+                        "missing_task", (t,), f"job {job.id} is not dropped but {t} is not placed"
+                    )
+                )
     return sorted(out)
 
 
@@ -168,7 +178,11 @@ def _drop_violations(instance: Instance, schedule: Schedule) -> list[Violation]:
             out.append(Violation("drop", (), f"dropped job {jid!r} is not a job of the instance"))
             continue
         if instance.miss_mode != "drop":
-            out.append(Violation("drop", job.tasks, f"job {jid} dropped in miss mode {instance.miss_mode!r}"))
+            out.append(
+                Violation(
+                    "drop", job.tasks, f"job {jid} dropped in miss mode {instance.miss_mode!r}"
+                )
+            )
         elif not job.droppable:
             out.append(Violation("drop", job.tasks, f"job {jid} may not be dropped"))
         placed = tuple(t for t in job.tasks if t in schedule.placements)
@@ -177,7 +191,11 @@ def _drop_violations(instance: Instance, schedule: Schedule) -> list[Violation]:
         for dep in instance.job_successors[jid]:
             if dep not in schedule.dropped:
                 out.append(
-                    Violation("drop", jobs[dep].tasks, f"job {dep} depends on dropped job {jid} but is not dropped")
+                    Violation(
+                        "drop",
+                        jobs[dep].tasks,
+                        f"job {dep} depends on dropped job {jid} but is not dropped",
+                    )
                 )
     return out
 

@@ -26,7 +26,9 @@ class _Group(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(package_name="rtgen-opt")
 def main() -> None:
     """Plan real-time generative-AI workloads on heterogeneous SoCs: exact schedules, replayed

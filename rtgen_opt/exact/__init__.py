@@ -23,7 +23,9 @@ BACKENDS = {
 def backend(name: str) -> Any:
     """The solve function of a backend, imported on first use."""
     if name not in BACKENDS:
-        raise SpecError(None, "solver", f"unknown solver {name!r}; expected one of {', '.join(BACKENDS)}")
+        raise SpecError(
+            None, "solver", f"unknown solver {name!r}; expected one of {', '.join(BACKENDS)}"
+        )
     module, func = BACKENDS[name].split(":")
     try:
         return getattr(import_module(module), func)
