@@ -47,7 +47,7 @@ class Result:
             return 0.0
         if self.objective is None or self.bound is None:
             return None
-        for obj, lb in zip(self.objective, self.bound):
+        for obj, lb in zip(self.objective, self.bound, strict=False):
             if obj - lb > 1e-9 * max(1.0, abs(obj)):
                 return (obj - lb) / max(abs(obj), 1e-9) if math.isfinite(lb) else None
         return 0.0
