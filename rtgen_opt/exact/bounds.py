@@ -1,0 +1,278 @@
+"""Lower bounds without a solver: critical paths, processor load, per-window load.
+
+Every bound here holds for every valid schedule of the instance (see ``formulations/bounds.md``
+for the derivations and which bound applies to which objective). They are cheap -- one pass
+over the graph plus a sort per time window -- and :func:`rtgen_opt.solve` uses them to raise the
+solver's bound where they are stronger.
+
+All times are computed in the integer model time of :func:`rtgen_opt.exact.windows.windows`, so
+"``x`` ends no earlier than ``y``" rounds up to the grid exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from rtgen_opt.exact.windows import Windows, windows
+from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import parse_objective
+
+#: At most this many window ends (releases, deadlines) on each side are tried per bound.
+MAX_WINDOW_ENDS = 60
+
+
+def mandatory_tasks(instance: Instance) -> tuple[str, ...]:
+    """Tasks that run in every valid schedule (all of them in ``late`` mode).
+
+    In ``drop`` mode: the tasks of jobs that cannot be dropped and of every job they depend on
+    (a job depending on a dropped job must be dropped, so those ancestors must run).
+    """
+    if instance.miss_mode == "late":
+        return instance.tasks
+    jobs = instance.jobs
+    g = instance.graph
+    keep: set[str] = set()
+    stack = [j for j, job in jobs.items() if not job.droppable]
+    while stack:
+        j = stack.pop()
+        if j in keep:
+            continue
+        keep.add(j)
+        for t in jobs[j].tasks:
+            stack.extend(g.nodes[u]["job"] for u in g.predecessors(t))
+    return tuple(t for t in instance.tasks if g.nodes[t]["job"] in keep)
+
+
+def _eligibility_sets(instance: Instance, win: Windows) -> list[frozenset[str]]:
+    """Processor sets worth a load bound: all processors, each kind, each eligibility set."""
+    sets = {frozenset(instance.processors)}
+    for kind in instance.platform.kinds:
+        sets.add(frozenset(p.name for p in instance.platform.processors if p.kind == kind))
+    sets.update(frozenset(win.options[t]) for t in win.tasks)
+    return sorted(sets, key=lambda s: (len(s), sorted(s)))
+
+
+def _sample(values: Sequence[int]) -> list[int]:
+    values = sorted(set(values))
+    if len(values) <= MAX_WINDOW_ENDS:
+        return values
+    step = len(values) / MAX_WINDOW_ENDS
+    return sorted({values[int(i * step)] for i in range(MAX_WINDOW_ENDS)} | {values[-1]})
+
+
+def job_tails(instance: Instance, win: Windows) -> dict[tuple[str, str], int]:
+    """Tail of each option within its own job (successors of the same job only)."""
+    g = instance.graph
+    tails: dict[tuple[str, str], int] = {}
+    for t in reversed(win.tasks):
+        job = g.nodes[t]["job"]
+        for p in win.options[t]:
+            rest = 0
+            for v in g.successors(t):
+                if g.nodes[v]["job"] == job:
+                    rest = max(
+                        rest,
+                        min(
+                            win.transfer(t, v, p, q) + win.duration[v, q] + tails[v, q]
+                            for q in win.options[v]
+                        ),
+                    )
+            tails[t, p] = rest
+    return tails
+
+
+def earliest_completions(instance: Instance, win: Windows) -> dict[str, int]:
+    """Per job, the earliest its last task can end (heads, cheapest durations, in-job tails)."""
+    tails = job_tails(instance, win)
+    return {
+        jid: max(
+            min(win.est[t, p] + win.duration[t, p] + tails[t, p] for p in win.options[t])
+            for t in job.tasks
+        )
+        for jid, job in instance.jobs.items()
+    }
+
+
+def makespan_bounds(instance: Instance, win: Windows) -> dict[str, float]:
+    """Critical path and load bounds on the makespan (model time converted to ms)."""
+    tasks = mandatory_tasks(instance)
+    if not tasks:
+        return {"critical_path": 0.0, "load": 0.0}
+    opts = win.options
+    # Only tails through successors that run whenever their predecessor runs are in win.tail.
+    cp = max(
+        min(win.est[t, p] + win.duration[t, p] + win.tail[t, p] for p in opts[t]) for t in tasks
+    )
+    load = 0
+    for procs in _eligibility_sets(instance, win):
+        inside = [t for t in tasks if set(opts[t]) <= procs]
+        if not inside:
+            continue
+        heads = {t: min(win.est[t, p] for p in opts[t]) for t in inside}
+        # Every task with head >= a runs entirely in [a, makespan] on the |procs| processors.
+        for a in _sample(list(heads.values())):
+            work = sum(win.min_duration(t) for t in inside if heads[t] >= a)
+            load = max(load, a + math.ceil(Fraction(work, len(procs))))
+    return {"critical_path": win.to_ms(cp), "load": win.to_ms(load)}
+
+
+def _fractional_knapsack_loss(items: list[tuple[float, int]], capacity: int) -> float:
+    """Least weight to remove from ``(weight, work)`` items so the rest fits ``capacity``
+    (LP relaxation: remove the cheapest weight per unit of work first, fractionally)."""
+    excess = sum(w for _, w in items) - capacity
+    loss = 0.0
+    for weight, work in sorted(items, key=lambda i: (i[0] / i[1], i[1])):
+        if excess <= 0:
+            break
+        take = min(work, excess)
+        loss += weight * take / work
+        excess -= take
+    return loss
+
+
+def miss_bounds(instance: Instance, win: Windows) -> dict[str, float]:
+    """Sure misses (jobs that cannot meet their deadline) and the per-window load bound."""
+    jobs = instance.jobs
+    completions = earliest_completions(instance, win)
+    sure = {j for j in win.deadline if completions[j] > win.deadline[j]}
+    sure_weight = sum(jobs[j].weight for j in sure)
+    integral = all(float(jobs[j].weight).is_integer() for j in win.deadline)
+    opts = win.options
+    candidates = [j for j in sorted(win.deadline) if j not in sure]
+    job_head = {
+        j: min(min(win.est[t, p] for p in opts[t]) for t in jobs[j].tasks) for j in candidates
+    }
+    best = 0.0
+    if candidates:
+        starts = _sample([job_head[j] for j in candidates])
+        ends = _sample([win.deadline[j] for j in candidates])
+        for procs in _eligibility_sets(instance, win):
+            work = {
+                j: sum(win.min_duration(t) for t in jobs[j].tasks if set(opts[t]) <= procs)
+                for j in candidates
+            }
+            for a in starts:
+                for b in ends:
+                    if b <= a:
+                        continue
+                    items = [
+                        (jobs[j].weight, work[j])
+                        for j in candidates
+                        if work[j] > 0 and job_head[j] >= a and win.deadline[j] <= b
+                    ]
+                    loss = _fractional_knapsack_loss(items, len(procs) * (b - a))
+                    if integral:
+                        loss = math.ceil(loss - 1e-9)
+                    best = max(best, loss)
+    return {"sure_misses": float(sure_weight), "window_misses": float(sure_weight + best)}
+
+
+def tardiness_bound(instance: Instance, win: Windows) -> float:
+    """Sum of weight x (earliest completion - deadline)+ over jobs that must run."""
+    jobs = instance.jobs
+    completions = earliest_completions(instance, win)
+    runs = {instance.graph.nodes[t]["job"] for t in mandatory_tasks(instance)}
+    total = 0.0
+    for j, d in win.deadline.items():
+        if j in runs and completions[j] > d:
+            total += jobs[j].weight * win.to_ms(completions[j] - d)
+    return total
+
+
+def ttft_bound(instance: Instance, win: Windows) -> float:
+    """Sum over LLM requests of (earliest end of the last prefill task - arrival)."""
+    total = 0.0
+    for req in instance.requests.values():
+        if not req.prefill_tasks:
+            continue
+        end = max(
+            min(win.est[t, p] + win.duration[t, p] for p in win.options[t])
+            for t in req.prefill_tasks
+        )
+        total += max(0.0, win.to_ms(end) - req.arrival)
+    return total
+
+
+def energy_bound(instance: Instance, win: Windows) -> float:
+    """Each mandatory task on its cheapest processor; optional ones only if that saves energy."""
+    procs = instance.platform.by_name
+    g = instance.graph
+    must = set(mandatory_tasks(instance))
+    total = 0.0
+    for t in instance.tasks:
+        cheapest = min(
+            (procs[p].active_w - procs[p].idle_w) * ms for p, ms in g.nodes[t]["durations"].items()
+        )
+        total += cheapest if t in must else min(0.0, cheapest)
+    return total
+
+
+def bounds(
+    instance: Instance,
+    objective: str | Sequence[str] = "misses",
+    *,
+    solver: str | None = None,
+    time_limit: float = 10.0,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """Lower bounds on the (first component of the) objective.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    objective
+        Objective name or lexicographic list; bounds are for its first component.
+    solver
+        If given (e.g. ``"cpsat"``), also solve for ``time_limit`` seconds and report the
+        solver's proven bound as ``"solver"``.
+    time_limit, workers
+        Limits of that solve.
+
+    Returns
+    -------
+    dict
+        ``objective`` (the component bounded), ``bound`` (the best valid bound, in the
+        objective's units) and each ingredient by name: ``critical_path`` and ``load``
+        (makespan), ``sure_misses`` and ``window_misses`` (misses), ``sure_tardiness``
+        (tardiness), ``ttft`` (ttft), ``energy`` (energy), ``solver`` (when asked).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from rtgen_opt.instance import Platform
+    >>> g = nx.DiGraph()
+    >>> for t in "abc":
+    ...     g.add_node(t, durations={"m0": 2.0, "m1": 2.0})
+    >>> b = bounds(Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"])), "makespan")
+    >>> b["critical_path"], b["load"], b["bound"]
+    (2.0, 3.0, 3.0)
+    """
+    name = parse_objective(objective)[0]
+    win = windows(instance)
+    out: dict[str, Any] = {"objective": name}
+    if name == "makespan":
+        out.update(makespan_bounds(instance, win))
+        best = max(out["critical_path"], out["load"])
+    elif name == "misses":
+        out.update(miss_bounds(instance, win))
+        best = out["window_misses"]
+    elif name == "tardiness":
+        out["sure_tardiness"] = best = tardiness_bound(instance, win)
+    elif name == "ttft":
+        out["ttft"] = best = ttft_bound(instance, win)
+    else:
+        out["energy"] = best = energy_bound(instance, win)
+    if solver is not None:
+        from rtgen_opt.exact.solve import solve
+
+        result = solve(instance, name, solver, time_limit=time_limit, workers=workers)
+        out["solver"] = result.bound[0] if result.bound else None
+        out["solver_status"] = str(result.status)
+        if out["solver"] is not None:
+            best = max(best, out["solver"])
+    out["bound"] = float(best)
+    return out
