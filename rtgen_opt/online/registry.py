@@ -1,0 +1,88 @@
+"""The policy registry: names to policy classes, refusing duplicates; user plug-ins by path.
+
+Built-in policies register themselves with :func:`register` when
+:mod:`rtgen_opt.online.policies` is imported. A user's policy runs by ``"module:Class"`` (the
+module must be importable, e.g. on ``PYTHONPATH``), on the command line as
+``--policy mypkg.module:MyPolicy``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TypeVar
+
+from rtgen_opt.errors import SpecError
+from rtgen_opt.online.policies.base import Policy
+
+#: Registered policies by name.
+POLICIES: dict[str, type[Policy]] = {}
+
+P = TypeVar("P", bound=type[Policy])
+
+
+def register(cls: P) -> P:
+    """Class decorator: register a policy under ``cls.name``.
+
+    Raises
+    ------
+    ValueError
+        When the name is empty or already taken.
+    """
+    name = getattr(cls, "name", "")
+    if not name:
+        raise ValueError(f"policy class {cls.__qualname__} has no name")
+    if name in POLICIES:
+        raise ValueError(f"a policy named {name!r} is already registered ({POLICIES[name]!r})")
+    POLICIES[name] = cls
+    return cls
+
+
+def policy_names() -> list[str]:
+    """Names of the registered policies, sorted."""
+    _load_builtins()
+    return sorted(POLICIES)
+
+
+def make_policy(spec: str | Policy | type[Policy]) -> Policy:
+    """A fresh policy object from a registered name, ``"module:Class"``, a class or an object.
+
+    An object is returned as is (its :meth:`Policy.reset` starts every replay afresh).
+
+    Raises
+    ------
+    SpecError
+        For an unknown name, a module or class that cannot be loaded, or a class that is not a
+        :class:`Policy`.
+    """
+    if isinstance(spec, Policy):
+        return spec
+    if isinstance(spec, type):
+        cls = spec
+    elif isinstance(spec, str):
+        _load_builtins()
+        if spec in POLICIES:
+            return POLICIES[spec]()
+        if ":" not in spec:
+            raise SpecError(
+                None, "policy", f"unknown policy {spec!r}; known: {', '.join(sorted(POLICIES))}"
+            )
+        module_name, _, attr = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise SpecError(None, "policy", f"cannot import {module_name!r}: {exc}") from None
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise SpecError(None, "policy", f"module {module_name!r} has no {attr!r}")
+    else:
+        raise SpecError(None, "policy", f"expected a policy name or class, got {spec!r}")
+    if not (isinstance(cls, type) and issubclass(cls, Policy)):
+        raise SpecError(None, "policy", f"{spec!r} is not a subclass of rtgen_opt.online.Policy")
+    pol = cls()
+    if not pol.name:
+        pol.name = spec if isinstance(spec, str) else f"{cls.__module__}:{cls.__qualname__}"
+    return pol
+
+
+def _load_builtins() -> None:
+    importlib.import_module("rtgen_opt.online.policies")
