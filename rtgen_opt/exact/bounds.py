@@ -248,8 +248,8 @@ def bounds(
     >>> for t in "abc":
     ...     g.add_node(t, durations={"m0": 2.0, "m1": 2.0})
     >>> b = bounds(Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"])), "makespan")
-    >>> b["critical_path"], b["load"], b["bound"]
-    (2.0, 3.0, 3.0)
+    >>> b["critical_path"], b["load"], b["bound"]  # 6 ms of work on 2 processors, in 2 ms steps
+    (2.0, 4.0, 4.0)
     """
     name = parse_objective(objective)[0]
     win = windows(instance)

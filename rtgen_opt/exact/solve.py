@@ -196,7 +196,7 @@ def _combine_bounds(
     from rtgen_opt.exact.bounds import bounds  # late: bounds imports this module's neighbours
 
     bound = list(solver_bound) if solver_bound is not None else [0.0] * len(objectives)
-    bound = [b if b is not None and math.isfinite(b) else 0.0 for b in bound]
+    bound = [-math.inf if b is None or math.isnan(b) else b for b in bound]
     cheap = bounds(instance, objectives[0])["bound"]
     if cheap > bound[0]:
         stats["bound_from"] = "combinatorial"

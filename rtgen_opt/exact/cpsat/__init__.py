@@ -1,0 +1,123 @@
+"""The CP-SAT backend (OR-Tools): ``solve(instance, objectives, ...) -> Result``.
+
+The model lives in :mod:`.model` (variables in :mod:`.variables`, constraints in
+:mod:`.constraints`, objectives in :mod:`.objective`); its mathematics is
+``formulations/cpsat.md``. A lexicographic objective is solved in stages: minimise the first
+component; if proven optimal fix it, otherwise constrain it to its incumbent and say so in
+``stats["lexicographic"]``; then minimise the next, hinted with the previous stage's schedule.
+Call it through :func:`rtgen_opt.solve`, which validates and re-evaluates what it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rtgen_opt.exact.cpsat.model import CpsatModel, Progress, solver_parameters
+from rtgen_opt.exact.result import Result, SolveStatus
+from rtgen_opt.instance import Instance
+from rtgen_opt.schedule import Schedule
+
+__all__ = ["CpsatModel", "solve", "solver_parameters"]
+
+
+def solve(
+    instance: Instance,
+    objectives: tuple[str, ...],
+    *,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    hint: Schedule,
+    progress: Progress | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Result:
+    """Minimise ``objectives`` (lexicographically) with CP-SAT; see the module docstring.
+
+    ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``).
+    """
+    started = time.perf_counter()
+    model = CpsatModel(instance, objectives, hint)
+    stats: dict[str, Any] = {
+        "horizon_ms": model.win.to_ms(model.win.horizon),
+        "unit_ms": model.win.scale.unit_ms,
+        "stages": [],
+    }
+    values: list[float] = []
+    bounds: list[float] = []
+    best = hint
+    status = SolveStatus.UNKNOWN
+    interrupted = False
+    for k, term in enumerate(model.terms):
+        model.set_hint(best)
+        remaining = time_limit - (time.perf_counter() - started)
+        share = max(0.0, remaining) / (len(model.terms) - k)
+        stage = model.solve_stage(
+            k,
+            time_limit=share,
+            workers=workers,
+            seed=seed,
+            progress=progress,
+            parameters=parameters,
+        )
+        stats["stages"].append({"objective": term.name, **stage.stats})
+        interrupted = interrupted or stage.interrupted
+        if stage.schedule is None:
+            if stage.status == "infeasible":
+                status = SolveStatus.INFEASIBLE
+                break
+            # Nothing better than the hint in this stage's time: keep the best so far.
+            values.append(_value_of(model, k, best))
+            bounds.append(float("-inf"))
+            status = SolveStatus.FEASIBLE if values else SolveStatus.UNKNOWN
+            stats["lexicographic"] = f"stopped at {term.name}: no solution in time"
+            _fill_rest(model, k + 1, best, values, bounds)
+            break
+        best = stage.schedule
+        values.append(term.value(stage.value))
+        bounds.append(term.value(stage.bound))
+        proven = stage.status == "optimal"
+        status = (
+            SolveStatus.OPTIMAL
+            if proven and status is not SolveStatus.FEASIBLE
+            else (SolveStatus.FEASIBLE)
+        )
+        if k + 1 < len(model.terms):
+            if interrupted:
+                stats["lexicographic"] = f"interrupted while minimising {term.name}"
+                _fill_rest(model, k + 1, best, values, bounds)
+                break
+            model.fix(k, stage.value, proven=proven)
+            if not proven:
+                stats["lexicographic"] = (
+                    f"{term.name} not proven optimal: later stages keep it <= its incumbent"
+                )
+    if interrupted:
+        stats["interrupted"] = True
+    have = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    return Result(
+        status=status,
+        objective=tuple(values) if have else None,
+        bound=tuple(bounds) if have else None,
+        runtime=time.perf_counter() - started,
+        schedule=best.with_provenance(method="cpsat") if have else None,
+        solver="cpsat",
+        objective_name=objectives,
+        stats=stats,
+    )
+
+
+def _value_of(model: CpsatModel, k: int, schedule: Schedule) -> float:
+    from rtgen_opt.objectives import objective_value
+
+    return objective_value(model.instance, schedule, model.terms[k].name)
+
+
+def _fill_rest(
+    model: CpsatModel, start: int, schedule: Schedule, values: list[float], bounds: list[float]
+) -> None:
+    """Components not reached: the schedule's values, with no bound (``-inf``)."""
+    for k in range(start, len(model.terms)):
+        values.append(_value_of(model, k, schedule))
+        bounds.append(float("-inf"))

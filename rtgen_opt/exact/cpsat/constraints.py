@@ -1,0 +1,215 @@
+"""Constraints of the CP-SAT model, one method per family, numbered as in formulations/cpsat.md.
+
+:meth:`Constraints.add_all` calls them in order and reads like the table of contents of the
+formulation. (C1)-(C8) define the problem; (C9)-(C11) are redundant: implied by the others, they
+only make the LP relaxation and the bound stronger.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from ortools.sat.python import cp_model
+
+from rtgen_opt.exact.bounds import _eligibility_sets, _sample, job_tails
+from rtgen_opt.exact.cpsat.variables import Variables
+
+#: Caps on the number of redundant window-load constraints (C11).
+MAX_WINDOW_CONSTRAINTS = 400
+
+
+class Constraints:
+    def __init__(self, model: cp_model.CpModel, variables: Variables) -> None:
+        self.model = model
+        self.v = variables
+        self.instance = variables.instance
+        self.win = variables.win
+
+    def add_all(self, objectives: tuple[str, ...]) -> None:
+        self.one_option_per_task()  # (C1)
+        self.option_timing()  # (C2)
+        self.task_duration()  # (C3)
+        self.one_task_at_a_time()  # (C4)
+        self.precedence_and_transfers()  # (C5)
+        self.drop_cascade()  # (C6)
+        self.job_completion()  # (C7)
+        self.deadlines()  # (C8)
+        self.redundant_task_cumulative()  # (C9)
+        self.redundant_processor_load()  # (C10)
+        if {"misses", "tardiness"} & set(objectives):
+            self.redundant_window_load()  # (C11)
+
+    def one_option_per_task(self) -> None:
+        """(C1) exactly one option of a task is chosen when its job runs, none otherwise."""
+        m, v = self.model, self.v
+        nodes = self.instance.graph.nodes
+        for t in self.win.tasks:
+            lits = [v.present[t, p] for p in self.win.options[t]]
+            job = nodes[t]["job"]
+            if v.droppable[job]:
+                m.Add(sum(lits) == v.run[job])
+            else:
+                m.AddExactlyOne(lits)
+
+    def option_timing(self) -> None:
+        """(C2) the chosen option shares the task's start and end."""
+        m, v, win = self.model, self.v, self.win
+        for t in win.tasks:
+            for p in win.options[t]:
+                lit = v.present[t, p]
+                m.Add(v.start[t] == v.opt_start[t, p]).OnlyEnforceIf(lit)
+                m.Add(v.end[t] == v.opt_start[t, p] + win.duration[t, p]).OnlyEnforceIf(lit)
+
+    def task_duration(self) -> None:
+        """(C3) a task's duration is its chosen option's (0 when its job is dropped)."""
+        m, v, win = self.model, self.v, self.win
+        for t in win.tasks:
+            m.Add(v.size[t] == sum(win.duration[t, p] * v.present[t, p] for p in win.options[t]))
+
+    def one_task_at_a_time(self) -> None:
+        """(C4) one task at a time per processor: no overlap of its chosen options."""
+        per_proc: dict[str, list[cp_model.IntervalVar]] = {p: [] for p in self.instance.processors}
+        for (_, p), interval in self.v.opt_interval.items():
+            per_proc[p].append(interval)
+        for p in sorted(per_proc):
+            if len(per_proc[p]) > 1:
+                self.model.AddNoOverlap(per_proc[p])
+
+    def precedence_and_transfers(self) -> None:
+        """(C5) ``v`` starts after ``u`` ends, plus the transfer when on different processors."""
+        m, v, win = self.model, self.v, self.win
+        g = self.instance.graph
+        for a, b in g.edges:
+            job_b = g.nodes[b]["job"]
+            base = m.Add(v.end[a] <= v.start[b])
+            if v.droppable[job_b]:
+                base.OnlyEnforceIf(v.run[job_b])
+            if not win.has_transfer(a, b):
+                continue
+            for q in win.options[b]:
+                delay = sum(
+                    win.transfer(a, b, p, q) * v.present[a, p]
+                    for p in win.options[a]
+                    if win.transfer(a, b, p, q)
+                )
+                m.Add(v.opt_start[b, q] >= v.end[a] + delay).OnlyEnforceIf(v.present[b, q])
+
+    def drop_cascade(self) -> None:
+        """(C6) a job depending on a dropped job is dropped: ``run[j'] <= run[j]``."""
+        m, v = self.model, self.v
+        for j, succs in self.instance.job_successors.items():
+            for k in succs:
+                if v.droppable[k]:
+                    m.AddImplication(v.run[k], v.run[j])
+
+    def job_completion(self) -> None:
+        """(C7) a job's completion is the latest end of its tasks."""
+        m, v = self.model, self.v
+        g = self.instance.graph
+        for j, comp in v.completion.items():
+            tasks = self.instance.jobs[j].tasks
+            last = [t for t in tasks if not any(g.nodes[s]["job"] == j for s in g.successors(t))]
+            m.AddMaxEquality(comp, [v.end[t] for t in last])
+
+    def deadlines(self) -> None:
+        """(C8) ``ontime[j]`` iff the job runs and completes by its deadline.
+
+        Also, when on time, every task of the job ends early enough for the rest of its job
+        (deadline minus in-job tail): implied, but it prunes start domains.
+        """
+        m, v, win = self.model, self.v, self.win
+        tails = job_tails(self.instance, win)
+        for j, lit in v.ontime.items():
+            d = win.deadline[j]
+            m.Add(v.completion[j] <= d).OnlyEnforceIf(lit)
+            if v.droppable[j]:
+                m.AddImplication(lit, v.run[j])
+                m.Add(v.completion[j] >= d + 1).OnlyEnforceIf([lit.Not(), v.run[j]])
+            else:
+                m.Add(v.completion[j] >= d + 1).OnlyEnforceIf(lit.Not())
+            for t in self.instance.jobs[j].tasks:
+                slack = min(tails[t, p] for p in win.options[t])
+                if slack:
+                    m.Add(v.end[t] <= d - slack).OnlyEnforceIf(lit)
+
+    def redundant_task_cumulative(self) -> None:
+        """(C9) tasks restricted to a processor set ``K`` never run more than ``|K|`` at once."""
+        win = self.win
+        for procs in _eligibility_sets(self.instance, win):
+            if len(procs) < 2:
+                continue  # a single processor: (C4) already says it
+            tasks = [t for t in win.tasks if set(win.options[t]) <= procs]
+            if len(tasks) > len(procs):
+                self.model.AddCumulative(
+                    [self.v.interval[t] for t in tasks], [1] * len(tasks), len(procs)
+                )
+
+    def redundant_processor_load(self) -> None:
+        """(C10) the work chosen on a processor set ``K`` fits in ``|K| x (makespan - head)``.
+
+        Only with a makespan variable (``makespan`` objective).
+        """
+        mk = self.v.makespan
+        if mk is None:
+            return
+        m, v, win = self.model, self.v, self.win
+        for procs in _eligibility_sets(self.instance, win):
+            terms = [
+                (win.duration[t, p], v.present[t, p], win.est[t, p])
+                for t in win.tasks
+                for p in win.options[t]
+                if p in procs and set(win.options[t]) <= procs
+            ]
+            if not terms:
+                continue
+            head = min(e for _, _, e in terms)
+            m.Add(sum(d * x for d, x, _ in terms) <= len(procs) * (mk - head))
+        for p in self.instance.processors:
+            terms = [
+                (win.duration[t, p], v.present[t, p], win.est[t, p])
+                for t in win.tasks
+                if p in win.options[t]
+            ]
+            if terms:
+                head = min(e for _, _, e in terms)
+                m.Add(sum(d * x for d, x, _ in terms) <= mk - head)
+
+    def redundant_window_load(self) -> None:
+        """(C11) on-time jobs inside a window ``[a, b]`` fit: their least work <= ``|K| (b - a)``."""
+        m, v, win = self.model, self.v, self.win
+        jobs = self.instance.jobs
+        opts = win.options
+        cands = sorted(v.ontime)
+        if not cands:
+            return
+        head = {j: min(min(win.est[t, p] for p in opts[t]) for t in jobs[j].tasks) for j in cands}
+        added = 0
+        for procs in _eligibility_sets(self.instance, win):
+            work = {
+                j: sum(win.min_duration(t) for t in jobs[j].tasks if set(opts[t]) <= procs)
+                for j in cands
+            }
+            for a in _sample([head[j] for j in cands]):
+                for b in _sample([win.deadline[j] for j in cands]):
+                    inside = [j for j in cands if work[j] and head[j] >= a and win.deadline[j] <= b]
+                    cap = len(procs) * (b - a) if b > a else 0
+                    if sum(work[j] for j in inside) <= cap:
+                        continue  # never binding
+                    m.Add(sum(work[j] * v.ontime[j] for j in inside) <= cap)
+                    added += 1
+                    if added >= MAX_WINDOW_CONSTRAINTS:
+                        return
+
+
+def integer_weights(values: list[float]) -> tuple[list[int], Fraction]:
+    """Decimal weights as integers: ``values[i] == ints[i] * factor`` exactly (as decimals).
+
+    >>> integer_weights([0.5, 1.25, 2.0])
+    ([2, 5, 8], Fraction(1, 4))
+    """
+    fracs = [Fraction(repr(float(x))).limit_denominator(10**9) for x in values]
+    denom = math.lcm(*(f.denominator for f in fracs)) if fracs else 1
+    ints = [int(f * denom) for f in fracs]
+    g = math.gcd(*ints) if any(ints) else 1
+    return [i // g for i in ints], Fraction(g, denom)

@@ -1,0 +1,227 @@
+"""The CP-SAT model: variables, then constraints, then objectives; solver parameters; solutions.
+
+Read top-down: :class:`CpsatModel` builds :class:`~.variables.Variables`, adds
+:class:`~.constraints.Constraints` in their numbered order, and prepares one
+:class:`~.objective.Term` per objective component. :meth:`CpsatModel.solve_stage` minimises one
+component (after fixing the earlier ones) and returns the solution as a :class:`Schedule`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from rtgen_opt.exact.bounds import makespan_bounds
+from rtgen_opt.exact.cpsat.constraints import Constraints
+from rtgen_opt.exact.cpsat.objective import Objective, Term
+from rtgen_opt.exact.cpsat.variables import HintValues, Variables
+from rtgen_opt.exact.windows import Windows, windows
+from rtgen_opt.instance import Instance
+from rtgen_opt.schedule import Schedule
+
+Progress = Callable[[float, float, float], None]
+
+
+def solver_parameters(
+    solver: cp_model.CpSolver,
+    *,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    raw: Mapping[str, Any] | None = None,
+) -> None:
+    """Every CP-SAT parameter rtgen_opt sets, in one place.
+
+    ``raw`` holds any other ``SatParameters`` field by name (from a ``solvers/*.toml``
+    ``[parameters]`` table or ``solve(..., parameters={...})``) and wins over the defaults.
+    """
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.0, float(time_limit))
+    params.num_workers = max(1, int(workers))
+    params.random_seed = int(seed)
+    params.log_search_progress = False
+    # Ctrl-C stops the search and returns the best solution so far (the CP-SAT default,
+    # stated here because the CLI relies on it).
+    params.catch_sigint_signal = True
+    for key, value in (raw or {}).items():
+        if not hasattr(params, key):
+            from rtgen_opt.errors import SpecError
+
+            raise SpecError(None, f"parameters.{key}", "not a CP-SAT parameter")
+        setattr(params, key, value)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """The outcome of minimising one component."""
+
+    status: str  # "optimal", "feasible", "infeasible", "unknown"
+    value: int | None  # integer objective of the solution
+    bound: int | None  # integer proven bound
+    schedule: Schedule | None
+    stats: dict[str, Any]
+    interrupted: bool
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    """Reports incumbents to ``progress``; a KeyboardInterrupt in it stops the search."""
+
+    def __init__(self, term: Term, progress: Progress | None, started: float) -> None:
+        super().__init__()
+        self.term = term
+        self.progress = progress
+        self.started = started
+        self.interrupted = False
+        self.error: BaseException | None = None
+        self.last_value = math.inf
+
+    def report(self, value: float, bound: float) -> None:
+        if self.progress is None or self.interrupted or self.error is not None:
+            return
+        try:
+            self.progress(time.perf_counter() - self.started, value, bound)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.StopSearch()
+        except Exception as exc:  # re-raised after the solve; never lost in the C++ layer
+            self.error = exc
+            self.StopSearch()
+
+    def on_solution_callback(self) -> None:
+        self.last_value = self.term.value(self.ObjectiveValue())
+        self.report(self.last_value, self.term.value(math.ceil(self.BestObjectiveBound() - 1e-9)))
+
+    def on_bound(self, bound: float) -> None:
+        if math.isfinite(self.last_value):
+            self.report(self.last_value, self.term.value(math.ceil(bound - 1e-9)))
+
+
+class CpsatModel:
+    """The CP-SAT model of an instance for a (lexicographic) objective."""
+
+    def __init__(self, instance: Instance, objectives: tuple[str, ...], hint: Schedule) -> None:
+        self.instance = instance
+        self.objectives = objectives
+        upper = hint.makespan if objectives[0] == "makespan" else None
+        win = windows(instance, makespan_upper=upper)
+        if upper is None:
+            # Make sure the hint fits (a policy's schedule need not be semi-active).
+            win = _with_room(win, hint)
+        self.win: Windows = win
+        lb = 0
+        if "makespan" in objectives:
+            lb_ms = max(makespan_bounds(instance, win).values())
+            lb = round(lb_ms / win.scale.unit_ms)
+        self.model = cp_model.CpModel()
+        self.vars = Variables(self.model, instance, win, objectives, makespan_lb=lb)
+        Constraints(self.model, self.vars).add_all(objectives)
+        self.objective = Objective(self.model, self.vars)
+        self.terms = [self.objective.term(name) for name in objectives]
+        self._hint_schedule = hint
+
+    # ----------------------------------------------------------------- hints
+    def _hint_values(self, schedule: Schedule) -> HintValues:
+        to = self.win.scale.from_ms
+        pl = schedule.placements
+        return HintValues(
+            start={t: to(p.start) for t, p in pl.items()},
+            end={t: to(p.end) for t, p in pl.items()},
+            processor={t: p.processor for t, p in pl.items()},
+            dropped=frozenset(schedule.dropped),
+        )
+
+    def set_hint(self, schedule: Schedule) -> None:
+        self.model.ClearHints()
+        h = self._hint_values(schedule)
+        self.vars.hint(h)
+        self.objective.hint(h)
+
+    # ----------------------------------------------------------------- solving
+    def solve_stage(
+        self,
+        k: int,
+        *,
+        time_limit: float,
+        workers: int,
+        seed: int,
+        progress: Progress | None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> StageResult:
+        """Minimise component ``k`` (earlier ones must already be fixed by :meth:`fix`)."""
+        term = self.terms[k]
+        self.model.Minimize(term.expr)
+        solver = cp_model.CpSolver()
+        solver_parameters(solver, time_limit=time_limit, workers=workers, seed=seed, raw=parameters)
+        started = time.perf_counter()
+        callback = _Callback(term, progress, started)
+        if progress is not None:
+            solver.best_bound_callback = callback.on_bound
+        try:
+            code = solver.Solve(self.model, callback)
+        except KeyboardInterrupt:  # pragma: no cover - CP-SAT normally catches SIGINT itself
+            callback.interrupted = True
+            code = cp_model.UNKNOWN
+        if callback.error is not None:
+            raise callback.error
+        wall = time.perf_counter() - started
+        status = {
+            cp_model.OPTIMAL: "optimal",
+            cp_model.FEASIBLE: "feasible",
+            cp_model.INFEASIBLE: "infeasible",
+        }.get(code, "unknown")
+        stats = {
+            "status": solver.StatusName(code),
+            "wall_s": round(wall, 4),
+            "branches": solver.NumBranches(),
+            "conflicts": solver.NumConflicts(),
+            "booleans": solver.NumBooleans(),
+        }
+        # Stopped well before the limit without a proof: Ctrl-C (CP-SAT caught SIGINT).
+        interrupted = callback.interrupted or (
+            status == "feasible" and wall < 0.9 * time_limit - 0.05
+        )
+        if status not in ("optimal", "feasible"):
+            return StageResult(status, None, None, None, stats, interrupted)
+        value = round(solver.ObjectiveValue())
+        bound = math.ceil(solver.BestObjectiveBound() - 1e-9)
+        stats["objective_int"] = value
+        stats["bound_int"] = bound
+        return StageResult(status, value, bound, self._extract(solver), stats, interrupted)
+
+    def fix(self, k: int, value: int, *, proven: bool) -> None:
+        """Constrain component ``k`` to ``<= value`` (``== value`` when proven optimal)."""
+        expr = self.terms[k].expr
+        if proven:
+            self.model.Add(expr == value)
+        else:
+            self.model.Add(expr <= value)
+
+    def _extract(self, solver: cp_model.CpSolver) -> Schedule:
+        v, win = self.vars, self.win
+        rows = []
+        for t in win.tasks:
+            for p in win.options[t]:
+                if solver.BooleanValue(v.present[t, p]):
+                    s = solver.Value(v.opt_start[t, p])
+                    rows.append((t, p, win.to_ms(s), win.to_ms(s + win.duration[t, p])))
+        dropped = [j for j in self.instance.jobs if not solver.BooleanValue(v.run[j])]
+        return Schedule.build(rows, dropped, method="cpsat")
+
+
+def _with_room(win: Windows, hint: Schedule) -> Windows:
+    """``win`` with its horizon raised, if needed, so that ``hint`` fits in every window."""
+    from dataclasses import replace
+
+    need = win.scale.from_ms(hint.makespan) if hint.placements else 0
+    extra = 0
+    for t, pl in hint.placements.items():
+        end = win.scale.from_ms(pl.end)
+        extra = max(extra, end - win.lct(t, pl.processor))
+    if extra <= 0 and need <= win.horizon:
+        return win
+    return replace(win, horizon=win.horizon + max(extra, need - win.horizon, 0))

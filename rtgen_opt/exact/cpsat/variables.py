@@ -1,0 +1,159 @@
+"""Decision variables of the CP-SAT model (formulations/cpsat.md, section "Variables").
+
+All times are integers in the model time of :func:`rtgen_opt.exact.windows.windows`; every
+domain is shrunk to the option's time window ``[est, horizon - tail]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from rtgen_opt.exact.windows import Windows
+from rtgen_opt.instance import Instance
+
+
+@dataclass(frozen=True)
+class HintValues:
+    """A schedule in model time, from which every variable's hint is derived."""
+
+    start: dict[str, int]
+    end: dict[str, int]
+    processor: dict[str, str]
+    dropped: frozenset[str]
+
+
+class Variables:
+    """Creates and holds every variable of the model.
+
+    Attributes
+    ----------
+    start, end, size, interval
+        Per task: its start, end, chosen duration and (optional when droppable) interval.
+    present, opt_start, opt_interval
+        Per option ``(task, processor)``: chosen literal ``x[t, p]``, start, and the optional
+        fixed-size interval on that processor.
+    run
+        Per job: the job runs (constant true unless it may be dropped).
+    completion, ontime
+        Per job with a deadline: the end of its last task, and "ends by the deadline" literal.
+    makespan
+        The latest end of a task (only with the ``makespan`` objective), at least
+        ``makespan_lb`` (a combinatorial bound).
+    """
+
+    def __init__(
+        self,
+        model: cp_model.CpModel,
+        instance: Instance,
+        win: Windows,
+        objectives: tuple[str, ...],
+        makespan_lb: int = 0,
+    ) -> None:
+        self.model = model
+        self.instance = instance
+        self.win = win
+        self.droppable = {
+            j: instance.miss_mode == "drop" and job.droppable for j, job in instance.jobs.items()
+        }
+        self._job_vars()
+        self._option_vars()
+        self._task_vars()
+        self._deadline_vars()
+        self.makespan: cp_model.IntVar | None = None
+        if "makespan" in objectives:
+            self.makespan = model.NewIntVar(min(makespan_lb, win.horizon), win.horizon, "makespan")
+
+    # ----------------------------------------------------------------- creation
+    def _job_vars(self) -> None:
+        m = self.model
+        self.run: dict[str, cp_model.IntVar] = {}
+        for j in self.instance.jobs:
+            lit = m.NewBoolVar(f"run[{j}]")
+            if not self.droppable[j]:
+                m.Add(lit == 1)
+            self.run[j] = lit
+
+    def _option_vars(self) -> None:
+        m, win = self.model, self.win
+        self.present: dict[tuple[str, str], cp_model.IntVar] = {}
+        self.opt_start: dict[tuple[str, str], cp_model.IntVar] = {}
+        self.opt_interval: dict[tuple[str, str], cp_model.IntervalVar] = {}
+        for t in win.tasks:
+            for p in win.options[t]:
+                est, lst = win.est[t, p], win.lst(t, p)
+                lit = m.NewBoolVar(f"x[{t},{p}]")
+                if est > lst:  # cannot fit in the horizon: never chosen
+                    m.Add(lit == 0)
+                    lst = est
+                s = m.NewIntVar(est, lst, f"s[{t},{p}]")
+                self.present[t, p] = lit
+                self.opt_start[t, p] = s
+                self.opt_interval[t, p] = m.NewOptionalFixedSizeIntervalVar(
+                    s, win.duration[t, p], lit, f"I[{t},{p}]"
+                )
+
+    def _task_vars(self) -> None:
+        m, win = self.model, self.win
+        nodes = self.instance.graph.nodes
+        self.start: dict[str, cp_model.IntVar] = {}
+        self.end: dict[str, cp_model.IntVar] = {}
+        self.size: dict[str, cp_model.IntVar] = {}
+        self.interval: dict[str, cp_model.IntervalVar] = {}
+        for t in win.tasks:
+            opts = win.options[t]
+            lo = min(win.est[t, p] for p in opts)
+            hi = max(max(win.lct(t, p) for p in opts), lo)
+            durations = sorted({win.duration[t, p] for p in opts})
+            job = nodes[t]["job"]
+            if self.droppable[job]:
+                durations = sorted(set(durations) | {0})
+            self.start[t] = m.NewIntVar(lo, hi, f"S[{t}]")
+            self.end[t] = m.NewIntVar(lo, hi, f"E[{t}]")
+            self.size[t] = m.NewIntVarFromDomain(cp_model.Domain.FromValues(durations), f"D[{t}]")
+            self.interval[t] = m.NewOptionalIntervalVar(
+                self.start[t], self.size[t], self.end[t], self.run[job], f"T[{t}]"
+            )
+
+    def _deadline_vars(self) -> None:
+        m, win = self.model, self.win
+        self.completion: dict[str, cp_model.IntVar] = {}
+        self.ontime: dict[str, cp_model.IntVar] = {}
+        for j, job in self.instance.jobs.items():
+            if j not in win.deadline:
+                continue
+            lo = min(self.start[t].Proto().domain[0] for t in job.tasks)
+            hi = max(self.end[t].Proto().domain[-1] for t in job.tasks)
+            self.completion[j] = m.NewIntVar(lo, hi, f"C[{j}]")
+            self.ontime[j] = m.NewBoolVar(f"ontime[{j}]")
+
+    # ----------------------------------------------------------------- hints
+    def hint(self, h: HintValues) -> None:
+        """Hint every variable of this class from a schedule in model time."""
+        m, win = self.model, self.win
+        for j, job in self.instance.jobs.items():
+            runs = j not in h.dropped
+            m.AddHint(self.run[j], runs)
+            if j in self.completion:
+                ends = [h.end[t] for t in job.tasks if t in h.end]
+                comp = max(ends) if ends else self.completion[j].Proto().domain[0]
+                m.AddHint(self.completion[j], comp)
+                m.AddHint(self.ontime[j], runs and comp <= win.deadline[j])
+        if self.makespan is not None:
+            m.AddHint(self.makespan, max(h.end.values(), default=0))
+        for t in win.tasks:
+            placed = t in h.start
+            for p in win.options[t]:
+                chosen = placed and h.processor[t] == p
+                m.AddHint(self.present[t, p], chosen)
+                m.AddHint(self.opt_start[t, p], h.start[t] if chosen else win.est[t, p])
+            if placed:
+                m.AddHint(self.start[t], h.start[t])
+                m.AddHint(self.end[t], h.end[t])
+                m.AddHint(self.size[t], h.end[t] - h.start[t])
+            else:
+                lo = min(win.est[t, p] for p in win.options[t])
+                m.AddHint(self.start[t], lo)
+                m.AddHint(self.end[t], lo)
+                m.AddHint(self.size[t], 0)
