@@ -515,6 +515,8 @@ class Instance:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], file: str | None = None) -> Instance:
+        if not isinstance(data, Mapping):
+            raise SpecError(file, None, f"expected a JSON object with format {INSTANCE_FORMAT!r}")
         if data.get("format") != INSTANCE_FORMAT:
             raise SpecError(
                 file, "format", f"expected {INSTANCE_FORMAT!r}, got {data.get('format')!r}"

@@ -84,6 +84,8 @@ class Schedule:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], file: str | None = None) -> Schedule:
+        if not isinstance(data, Mapping):
+            raise SpecError(file, None, f"expected a JSON object with format {SCHEDULE_FORMAT!r}")
         if data.get("format") != SCHEDULE_FORMAT:
             raise SpecError(
                 file, "format", f"expected {SCHEDULE_FORMAT!r}, got {data.get('format')!r}"
@@ -117,7 +119,12 @@ class Schedule:
         provenance: dict[str, Any] = {}
         lines = text.splitlines()
         if lines and lines[0].startswith("# provenance:"):
-            provenance = json.loads(lines[0].split(":", 1)[1])
+            try:
+                provenance = json.loads(lines[0].split(":", 1)[1])
+            except json.JSONDecodeError as exc:
+                raise SpecError(file, "line 1", f"invalid provenance JSON: {exc.msg}") from None
+            if not isinstance(provenance, dict):
+                raise SpecError(file, "line 1", "expected a JSON object after '# provenance:'")
             lines = lines[1:]
         reader = csv.DictReader(lines)
         if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
