@@ -215,3 +215,63 @@ def _check_bound(solver: str, values: tuple[float, ...], bound: tuple[float, ...
             raise AssertionError(f"{solver}: bound {bound} exceeds objective {values}")
         if not _close(v, b):
             return
+
+
+SETTINGS_KEYS = ("solver", "time_limit", "workers", "seed", "parameters")
+
+
+def load_settings(name: str) -> dict[str, Any]:
+    """Named solver settings: a ``.toml`` path, or a name shipped in the package
+    (``default``, ``quick``, ``bench``; mirrored in the repository's ``solvers/``).
+
+    Returns
+    -------
+    dict
+        Some of ``solver``, ``time_limit``, ``workers``, ``seed``, ``parameters`` (raw CP-SAT
+        parameters), ready to pass to :func:`solve` as keyword arguments.
+
+    Raises
+    ------
+    SpecError
+        For an unknown name, an unreadable file or an unknown key.
+
+    Examples
+    --------
+    >>> load_settings("default")["time_limit"]
+    10.0
+    """
+    from importlib import resources
+    from pathlib import Path
+
+    from rtgen_opt.errors import SpecError
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    if name.endswith(".toml"):
+        where = name
+        try:
+            text = Path(name).read_text()
+        except OSError as exc:
+            raise SpecError(name, None, f"cannot read: {exc.strerror}") from None
+    else:
+        where = f"solvers/{name}.toml"
+        res = resources.files("rtgen_opt").joinpath("data", "solvers", f"{name}.toml")
+        if not res.is_file():
+            known = sorted(
+                p.name.removesuffix(".toml")
+                for p in resources.files("rtgen_opt").joinpath("data", "solvers").iterdir()
+                if p.name.endswith(".toml")
+            )
+            raise SpecError(None, "settings", f"unknown settings {name!r}; known: {known}")
+        text = res.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(where, None, f"invalid TOML: {exc}") from None
+    for key in data:
+        if key not in SETTINGS_KEYS:
+            raise SpecError(where, key, f"unknown key; expected one of {', '.join(SETTINGS_KEYS)}")
+    return data

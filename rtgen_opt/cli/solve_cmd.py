@@ -1,0 +1,134 @@
+"""``rtgen-opt solve``: solve an instance exactly, print a summary, write the schedule."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import click
+
+from rtgen_opt.cli import main
+
+#: Progress lines start after this many seconds, at most one per PROGRESS_EVERY_S.
+PROGRESS_AFTER_S = 2.0
+PROGRESS_EVERY_S = 1.0
+
+
+class _ProgressPrinter:
+    """Periodic ``elapsed incumbent bound gap`` lines on stderr once a solve takes a while."""
+
+    def __init__(self) -> None:
+        self.last = -math.inf
+        self.started = time.perf_counter()
+
+    def __call__(self, elapsed: float, objective: float, bound: float) -> None:
+        now = time.perf_counter() - self.started
+        if now < PROGRESS_AFTER_S or now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        gap = (objective - bound) / max(abs(objective), 1e-9) if math.isfinite(bound) else math.nan
+        click.echo(
+            f"[{now:7.1f} s] incumbent {objective:.6g}  bound {bound:.6g}  gap {gap:.2%}",
+            err=True,
+        )
+
+
+def _fmt(values) -> str:
+    if values is None:
+        return "-"
+    return ", ".join("-" if not math.isfinite(v) else f"{v:.6g}" for v in values)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--objective",
+    "-o",
+    default="misses",
+    show_default=True,
+    help="misses, tardiness, ttft, makespan, energy, or a lexicographic list 'misses,tardiness'.",
+)
+@click.option(
+    "--settings",
+    default="default",
+    show_default=True,
+    help="Named solver settings (solvers/NAME.toml) or a .toml path.",
+)
+@click.option("--solver", default=None, help="cpsat (default), milp-cbc or milp-highs.")
+@click.option("--time-limit", "-t", type=float, default=None, help="Seconds [settings: 10].")
+@click.option("--workers", "-w", type=int, default=None, help="Solver threads [settings: 2].")
+@click.option("--seed", type=int, default=None, help="Solver random seed [settings: 0].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the schedule (.json or .csv).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def solve(
+    file: str,
+    objective: str,
+    settings: str,
+    solver: str | None,
+    time_limit: float | None,
+    workers: int | None,
+    seed: int | None,
+    out: str | None,
+    quiet: bool,
+) -> None:
+    """Solve FILE (instance JSON, scenario YAML, XRBench .m, flexible job shop .txt/.fjs).
+
+    Prints status, objective, bound, gap, time and the schedule's metrics. Long solves print
+    progress on stderr; Ctrl-C stops the search and keeps the best schedule found so far.
+    """
+    from rtgen_opt.exact.solve import load_settings
+    from rtgen_opt.exact.solve import solve as run_solve
+    from rtgen_opt.spec import load_instance
+
+    opts = load_settings(settings)
+    for key, value in (
+        ("solver", solver),
+        ("time_limit", time_limit),
+        ("workers", workers),
+        ("seed", seed),
+    ):
+        if value is not None:
+            opts[key] = value
+    instance = load_instance(file)
+    result = run_solve(
+        instance,
+        objective,
+        opts.pop("solver", "cpsat"),
+        progress=None if quiet else _ProgressPrinter(),
+        **opts,
+    )
+    if result.stats.get("interrupted"):
+        click.echo("interrupted: the best schedule found so far, with its bound", err=True)
+    gap = result.gap
+    rows = [
+        (
+            "instance",
+            f"{instance.name} ({len(instance.tasks)} tasks, {len(instance.jobs)} jobs,"
+            f" {len(instance.processors)} processors, miss mode {instance.miss_mode})",
+        ),
+        ("solver", result.solver),
+        ("objective", ",".join(result.objective_name)),
+        ("status", str(result.status)),
+        ("value", _fmt(result.objective)),
+        ("bound", _fmt(result.bound)),
+        ("gap", "-" if gap is None else f"{gap:.2%}"),
+        ("time", f"{result.runtime:.2f} s"),
+    ]
+    if "lexicographic" in result.stats:
+        rows.append(("note", result.stats["lexicographic"]))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+    if result.schedule is not None:
+        from rtgen_opt.metrics import evaluate
+
+        click.echo("")
+        click.echo(evaluate(instance, result.schedule).table())
+        if out:
+            result.schedule.save(out)
+            click.echo(f"\nwrote {out}")
