@@ -1,0 +1,351 @@
+"""The numbers of a gap report: one row per instance x method, the gap definition, the
+aggregate per policy, and the Markdown report.
+
+Gap
+---
+For a method's schedule with objective value ``v`` on an instance whose best proven lower bound
+(over every exact solver, and the solver-free combinatorial bound) is ``b``:
+
+- ``gap_abs = v - b`` (the objective's units: weighted missed jobs, ms or mJ);
+- ``gap`` is the headline number: for a *count* objective (``misses``) it is ``gap_abs``, the
+  number of (weighted) missed jobs more than the optimum could have; for the others it is the
+  relative gap ``(v - b) / max(|v|, 1e-9)``, in [0, 1], 0 when ``v`` equals the bound.
+- ``optimal`` is true when ``v`` equals ``b`` (within the solvers' tolerance): the schedule is
+  *provably* optimal. When an exact solver proved optimality, ``b`` is the optimum itself, so
+  "optimal" is "equal to the optimum".
+
+For a lexicographic objective (e.g. ``misses,tardiness``) the gap is taken on the first component
+where ``v`` and ``b`` differ (earlier components are closed), as in
+:attr:`rtgen_opt.exact.result.Result.gap`; ``value`` and ``bound`` show the first component and
+the ``values``/``bounds`` columns all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from rtgen_opt.report.sweep import Outcome, SuiteEntry
+
+#: Objectives whose values are counts: their gap is absolute (a number of jobs), not relative.
+COUNT_OBJECTIVES = frozenset({"misses"})
+GAP_EPS = 1e-9
+#: Slack when comparing a value with a bound (the same as rtgen_opt.exact.solve's).
+TOLERANCE = 1e-6
+
+COLUMNS = (
+    "instance",
+    "method",
+    "kind",
+    "objective",
+    "value",
+    "bound",
+    "gap",
+    "gap_abs",
+    "optimal",
+    "status",
+    "jobs",
+    "misses",
+    "dvr",
+    "ttft_p50_ms",
+    "ttft_p99_ms",
+    "tokens_per_s",
+    "energy_mj",
+    "makespan_ms",
+    "missed_streams",
+    "solver_bound",
+    "wall_s",
+    "schedule",
+)
+
+
+def _closed(value: float, bound: float) -> bool:
+    return value - bound <= TOLERANCE * max(1.0, abs(bound))
+
+
+def gap(
+    values: Sequence[float], bound: Sequence[float], objective: Sequence[str]
+) -> tuple[float, float]:
+    """``(gap, gap_abs)`` of an objective value against a lower bound (see the module docstring).
+
+    Examples
+    --------
+    >>> gap((3.0,), (1.0,), ("misses",))
+    (2.0, 2.0)
+    >>> gap((8.0,), (6.0,), ("makespan",))
+    (0.25, 2.0)
+    >>> gap((1.0, 10.0), (1.0, 5.0), ("misses", "tardiness"))
+    (0.5, 5.0)
+    >>> gap((2.0,), (2.0,), ("misses",))
+    (0.0, 0.0)
+    """
+    for name, v, b in zip(objective, values, bound, strict=True):
+        if not _closed(v, b):
+            diff = v - b
+            return (diff if name in COUNT_OBJECTIVES else diff / max(abs(v), GAP_EPS)), diff
+    return 0.0, 0.0
+
+
+def missed_streams(metrics: Any) -> str:
+    """``"cam 3/30; llm 1/4"``: the streams with misses, in the metrics' stream order."""
+    if metrics is None:
+        return ""
+    streams = metrics.streams.drop(index="overall", errors="ignore")
+    return "; ".join(
+        f"{s} {int(r.misses)}/{int(r.jobs)}" for s, r in streams.iterrows() if r.misses > 0
+    )
+
+
+def results_table(
+    entries: Sequence[SuiteEntry],
+    policies: Sequence[str],
+    solvers: Sequence[str],
+    outcomes: Mapping[tuple[str, str], Outcome],
+    bounds: Mapping[str, tuple[float, ...]],
+    objective: tuple[str, ...],
+) -> pd.DataFrame:
+    """One row per instance x method (solvers first, then policies, in the given orders)."""
+    rows = []
+    lexicographic = len(objective) > 1
+    for e in entries:
+        bound = bounds[e.name]
+        for method in (*solvers, *policies):
+            o = outcomes[(e.name, method)]
+            s = o.metrics.summary if o.metrics is not None else {}
+            row: dict[str, Any] = {
+                "instance": e.name,
+                "method": method,
+                "kind": o.kind,
+                "objective": ",".join(objective),
+                "value": o.values[0] if o.values else math.nan,
+                "bound": bound[0],
+                "gap": math.nan,
+                "gap_abs": math.nan,
+                "optimal": False,
+                "status": o.status,
+                "jobs": s.get("jobs", math.nan),
+                "misses": s.get("misses", math.nan),
+                "dvr": s.get("dvr", math.nan),
+                "ttft_p50_ms": s.get("ttft_p50_ms", math.nan),
+                "ttft_p99_ms": s.get("ttft_p99_ms", math.nan),
+                "tokens_per_s": s.get("tokens_per_s", math.nan),
+                "energy_mj": s.get("energy_mj", math.nan),
+                "makespan_ms": s.get("makespan_ms", math.nan),
+                "missed_streams": missed_streams(o.metrics),
+                "solver_bound": o.solver_bound[0] if o.solver_bound else math.nan,
+                "wall_s": o.wall_s,
+                "schedule": f"schedules/{e.name}/{method}.json" if o.schedule is not None else "",
+            }
+            if o.values is not None:
+                g, g_abs = gap(o.values, bound, objective)
+                row |= {"gap": g, "gap_abs": g_abs, "optimal": g_abs == 0.0}
+            if lexicographic:
+                row["values"] = ";".join(f"{v:.10g}" for v in o.values) if o.values else ""
+                row["bounds"] = ";".join(f"{b:.10g}" for b in bound)
+            rows.append(row)
+    columns = list(COLUMNS) + (["values", "bounds"] if lexicographic else [])
+    df = pd.DataFrame(rows, columns=columns)
+    return df.astype({"optimal": bool})
+
+
+def aggregate(table: pd.DataFrame) -> pd.DataFrame:
+    """Per policy (in table order): instances, mean and max gap, times optimal, mean DVR."""
+    policies = table[table["kind"] == "policy"]
+    order = list(dict.fromkeys(policies["method"]))
+    rows = []
+    for method in order:
+        t = policies[policies["method"] == method]
+        ran = t[t["status"] != "error"]
+        rows.append(
+            {
+                "policy": method,
+                "instances": len(t),
+                "mean_gap": ran["gap"].mean() if len(ran) else math.nan,
+                "max_gap": ran["gap"].max() if len(ran) else math.nan,
+                "optimal": int(ran["optimal"].sum()),
+                "mean_dvr": ran["dvr"].mean() if len(ran) else math.nan,
+                "errors": len(t) - len(ran),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["policy", "instances", "mean_gap", "max_gap", "optimal", "mean_dvr", "errors"],
+    )
+
+
+# --------------------------------------------------------------------------- formatting
+def fmt_num(x: Any, digits: int = 4) -> str:
+    """A number for a table: ``–`` for missing, integers without decimals, else ``digits``
+    significant digits."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if isinstance(x, (bool,)):
+        return "yes" if x else "no"
+    x = float(x)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def fmt_pct(x: Any) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * float(x):.1f}%"
+
+
+def fmt_gap(x: Any, objective: Sequence[str]) -> str:
+    """A gap in its unit: a count for ``misses``, a percentage otherwise."""
+    if objective[0] in COUNT_OBJECTIVES:
+        return fmt_num(x)
+    return fmt_pct(x)
+
+
+def gap_definition(objective: Sequence[str]) -> str:
+    """One sentence defining the gap for this objective (printed in every report)."""
+    name = ",".join(objective)
+    if objective[0] in COUNT_OBJECTIVES:
+        unit = (
+            "the absolute gap: (weighted) missed jobs above the best proven lower bound "
+            "(the optimum when a solver proved it)"
+        )
+    else:
+        unit = (
+            "the relative gap (objective - best proven lower bound) / objective "
+            "(0% = provably optimal)"
+        )
+    lex = (
+        " For this lexicographic objective it is taken on the first component not yet closed."
+        if len(objective) > 1
+        else ""
+    )
+    return f"Objective `{name}`. Gap = {unit}.{lex} *optimal* = equal to the bound."
+
+
+INSTANCE_COLUMNS = (
+    ("method", "method"),
+    ("value", "objective"),
+    ("gap", "gap"),
+    ("optimal", "optimal"),
+    ("misses", "misses"),
+    ("dvr", "DVR"),
+    ("ttft_p50_ms", "TTFT p50 ms"),
+    ("ttft_p99_ms", "TTFT p99 ms"),
+    ("tokens_per_s", "tok/s"),
+    ("energy_mj", "energy mJ"),
+    ("status", "status"),
+    ("wall_s", "wall s"),
+)
+
+
+def instance_rows(table: pd.DataFrame, instance: str, objective: Sequence[str]) -> list[list[str]]:
+    """Formatted cells of an instance's table (header first)."""
+    t = table[table["instance"] == instance]
+    out = [[label for _, label in INSTANCE_COLUMNS]]
+    for _, r in t.iterrows():
+        cells = []
+        for col, _ in INSTANCE_COLUMNS:
+            v = r[col]
+            if col == "gap":
+                cells.append(fmt_gap(v, objective))
+            elif col == "dvr":
+                cells.append(fmt_pct(v))
+            elif col == "wall_s":
+                cells.append(f"{v:.3g}" if not math.isnan(v) else "–")
+            elif col in ("method", "status"):
+                cells.append(str(v))
+            elif col == "optimal":
+                cells.append("yes" if v else "")
+            else:
+                cells.append(fmt_num(v))
+        out.append(cells)
+    return out
+
+
+def stream_rows(
+    outcomes: Mapping[tuple[str, str], Outcome], instance: str, methods: Sequence[str]
+) -> list[list[str]]:
+    """Misses per stream (``missed/jobs``) of each method on one instance (header first)."""
+    streams: list[str] = []
+    per: dict[str, Any] = {}
+    for m in methods:
+        o = outcomes[(instance, m)]
+        if o.metrics is None:
+            continue
+        df = o.metrics.streams.drop(index="overall", errors="ignore")
+        per[m] = df
+        streams += [s for s in df.index if s not in streams]
+    out = [["method", *streams]]
+    for m in methods:
+        if m not in per:
+            out.append([m, *("–" for _ in streams)])
+            continue
+        df = per[m]
+        out.append(
+            [
+                m,
+                *(
+                    f"{int(df.loc[s, 'misses'])}/{int(df.loc[s, 'jobs'])}" if s in df.index else "–"
+                    for s in streams
+                ),
+            ]
+        )
+    return out
+
+
+def aggregate_rows(table: pd.DataFrame, objective: Sequence[str]) -> list[list[str]]:
+    agg = aggregate(table)
+    out = [["policy", "mean gap", "max gap", "optimal", "mean DVR", "errors"]]
+    for _, r in agg.iterrows():
+        out.append(
+            [
+                r["policy"],
+                fmt_gap(r["mean_gap"], objective),
+                fmt_gap(r["max_gap"], objective),
+                f"{int(r['optimal'])}/{int(r['instances'])}",
+                fmt_pct(r["mean_dvr"]),
+                str(int(r["errors"])),
+            ]
+        )
+    return out
+
+
+def miss_rows(table: pd.DataFrame) -> list[list[str]]:
+    """Which streams miss under which policy, over the whole suite (header first)."""
+    policies = table[table["kind"] == "policy"]
+    out = [["policy", "streams that miss (instance/stream missed/jobs)"]]
+    for method in dict.fromkeys(policies["method"]):
+        t = policies[policies["method"] == method]
+        parts = [
+            f"{r['instance']}/{part}"
+            for _, r in t.iterrows()
+            for part in str(r["missed_streams"]).split("; ")
+            if part
+        ]
+        out.append([method, ", ".join(parts) if parts else "none"])
+    return out
+
+
+def markdown_table(rows: Sequence[Sequence[str]]) -> str:
+    head, *body = rows
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    numeric = [all(_looks_numeric(r[i]) for r in body) and bool(body) for i in range(len(head))]
+    sep = "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"
+    return "\n".join([line(head), sep, *(line(r) for r in body)])
+
+
+def _looks_numeric(cell: str) -> bool:
+    c = cell.rstrip("%").replace("–", "0").replace("/", "")
+    try:
+        float(c)
+    except ValueError:
+        return False
+    return True

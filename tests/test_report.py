@@ -1,0 +1,384 @@
+"""Gap reports end to end on tiny instances: the numbers, the files, the cache, the executors."""
+
+import html.parser
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import rtgen_opt
+from rtgen_opt.errors import SpecError
+from rtgen_opt.instance import Instance, Platform, Processor
+from rtgen_opt.metrics import evaluate
+from rtgen_opt.objectives import objective_values
+from rtgen_opt.report import run
+from rtgen_opt.report import sweep as sweep_module
+from rtgen_opt.report.tables import gap
+from rtgen_opt.schedule import Schedule
+from rtgen_opt.validate import validate
+
+POLICIES = ("fcfs-fixed", "edf-eft", "heft")
+FAST = {"policies": POLICIES, "solvers": ("cpsat",), "time_limit": 5.0, "quiet": True}
+
+
+def frames(name: str, n: int, miss_mode: str = "late") -> Instance:
+    """Two periodic streams on a CPU + NPU: ``cam`` (two-task frames, a transfer between its
+    tasks when they are split) and ``mic``; every 3 ms, tight enough that greedy policies miss."""
+    platform = Platform(
+        "soc", (Processor("cpu", "cpu", 6.0, 1.0), Processor("npu", "npu", 2.0, 0.5))
+    )
+    g = nx.DiGraph()
+    for k in range(n):
+        r = 3.0 * k
+        g.add_node(
+            f"cam{k}.a",
+            durations={"cpu": 2.0, "npu": 1.0},
+            job=f"cam{k}",
+            stream="cam",
+            release=r,
+            deadline=r + 3.0,
+        )
+        g.add_node(
+            f"cam{k}.b",
+            durations={"cpu": 1.0, "npu": 1.5},
+            job=f"cam{k}",
+            stream="cam",
+            release=r,
+            deadline=r + 3.0,
+        )
+        g.add_edge(f"cam{k}.a", f"cam{k}.b", delay=0.5)
+        g.add_node(
+            f"mic{k}",
+            durations={"cpu": 2.5, "npu": 1.0},
+            job=f"mic{k}",
+            stream="mic",
+            release=r,
+            deadline=r + 2.0,
+        )
+    return Instance.from_networkx(g, platform, name=name, miss_mode=miss_mode)
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("suite")
+    frames("late3", 3).save(folder / "late3.json")
+    frames("drop2", 2, "drop").save(folder / "drop2.json")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(suite, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    df = run(suite, out=out, workers=1, **FAST)
+    return out, df
+
+
+def _without_wall(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path).drop(columns=["wall_s"])
+
+
+# --------------------------------------------------------------------------- the numbers
+def test_one_row_per_instance_and_method(report):
+    out, df = report
+    assert list(df["instance"]) == ["drop2"] * 4 + ["late3"] * 4  # sorted files
+    assert list(df["method"]) == ["cpsat", *POLICIES] * 2
+    assert list(df["kind"]) == (["exact"] + ["policy"] * 3) * 2
+    assert df.attrs == {"computed": 8, "cached": 0}
+    csv = pd.read_csv(out / "results.csv")
+    for col in (
+        "value",
+        "dvr",
+        "ttft_p50_ms",
+        "ttft_p99_ms",
+        "tokens_per_s",
+        "energy_mj",
+        "bound",
+        "gap",
+        "status",
+        "wall_s",
+    ):
+        assert col in csv.columns
+    pd.testing.assert_frame_equal(
+        csv.drop(columns=["missed_streams"]),
+        df.drop(columns=["missed_streams"]).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_every_number_comes_from_the_validated_schedule(report, suite):
+    out, df = report
+    for _, row in df.iterrows():
+        inst = Instance.load(suite / f"{row['instance']}.json")
+        sched = Schedule.load(out / row["schedule"])
+        assert validate(inst, sched) == []
+        m = evaluate(inst, sched)
+        assert row["value"] == objective_values(inst, sched, "misses")[0]
+        assert row["misses"] == m.summary["misses"]
+        assert row["dvr"] == pytest.approx(m.summary["dvr"])
+        assert row["energy_mj"] == pytest.approx(m.summary["energy_mj"])
+        assert row["makespan_ms"] == pytest.approx(sched.makespan)
+
+
+def test_exact_optimum_bounds_every_policy_and_gaps_follow_the_definition(report):
+    _, df = report
+    for name, t in df.groupby("instance"):
+        exact = t[t["kind"] == "exact"].iloc[0]
+        assert exact["status"] == "optimal", name  # tiny instances: proven within the limit
+        assert exact["value"] == exact["bound"] and exact["optimal"] and exact["gap"] == 0
+        for _, r in t[t["kind"] == "policy"].iterrows():
+            assert r["value"] >= exact["value"]  # the exact answer bounds every heuristic
+            assert r["gap"] == r["value"] - exact["value"]  # misses: absolute gap
+            assert r["optimal"] == (r["value"] == exact["value"])
+    # the instances are tight: some policy is not optimal, so the report has something to say
+    assert not df[df["kind"] == "policy"]["optimal"].all()
+
+
+def test_markdown_aggregate_and_stream_misses(report):
+    out, df = report
+    md = (out / "report.md").read_text()
+    assert "## drop2" in md and "## late3" in md
+    pol = df[df["kind"] == "policy"]
+    for method, t in pol.groupby("method"):
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"| {method} |"))
+        assert f"{int(t['optimal'].sum())}/2" in line  # how often optimal
+        assert f"| {t['gap'].max():g} |" in line  # max gap (a count for misses)
+    worst = pol.sort_values(["value", "method"]).iloc[-1]
+    assert worst["missed_streams"], "the worst policy misses some stream"
+    for part in worst["missed_streams"].split("; "):
+        assert f"{worst['instance']}/{part}" in md
+
+
+# --------------------------------------------------------------------------- the files
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a["src"])
+        if tag == "a" and "href" in a and not a["href"].startswith(("#", "http")):
+            self.links.append(a["href"])
+
+
+def test_html_references_existing_files(report):
+    out, df = report
+    parser = _Links()
+    parser.feed((out / "report.html").read_text())
+    # aggregate gap chart + per instance: gap chart, optimal, best and worst policy (2-3 each)
+    assert "figures/gaps.png" in parser.images
+    assert len(parser.images) >= 1 + 2 * 3
+    for ref in parser.images + parser.links:
+        assert (out / ref).is_file(), ref
+    for ref in parser.images:
+        assert (out / ref).read_bytes().startswith(b"\x89PNG")
+    for name in ("drop2", "late3"):
+        assert f"figures/{name}/gantt-cpsat.png" in parser.images
+        trace = json.loads((out / "traces" / name / "cpsat.json").read_text())
+        assert trace["otherData"]["method"] == "cpsat"
+    assert all((out / p).is_file() for p in df["schedule"])
+
+
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(), reason="Debian's chromium not installed"
+)
+def test_html_renders_in_headless_chromium(report, tmp_path):
+    out, _ = report
+    page = tmp_path / "page"
+    shutil.copytree(out, page)
+    (page / "figures" / "late3" / "gaps.png").unlink()  # one broken picture must be detected
+    dom = subprocess.run(
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            (page / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    states = {}
+    parser = html.parser.HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: (
+        states.__setitem__(dict(attrs)["src"], dict(attrs).get("data-state"))
+        if tag == "img"
+        else None
+    )
+    parser.feed(dom)
+    assert "Optimality-gap report" in dom
+    assert states["figures/late3/gaps.png"] == "missing"
+    del states["figures/late3/gaps.png"]
+    assert states and set(states.values()) == {"loaded"}, states
+
+
+# --------------------------------------------------------------------------- cache and resume
+def test_a_resumed_report_recomputes_nothing(report, suite, monkeypatch):
+    out, df = report
+    before = (out / "results.csv").read_bytes()
+
+    def boom(spec):
+        raise AssertionError(f"recomputed {spec['method']}")
+
+    monkeypatch.setattr(sweep_module, "compute_unit", boom)
+    again = run(suite, out=out, workers=1, **FAST)
+    assert again.attrs == {"computed": 0, "cached": 8}
+    assert (out / "results.csv").read_bytes() == before  # wall times come from the cache too
+
+
+def test_an_interrupted_report_resumes_where_it_stopped(suite, tmp_path, monkeypatch):
+    real = sweep_module.compute_unit
+    calls = []
+
+    def interrupted_after_three(spec):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(spec["method"])
+        return real(spec)
+
+    monkeypatch.setattr(sweep_module, "compute_unit", interrupted_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        run(suite, out=tmp_path, workers=1, **FAST)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 3
+    monkeypatch.setattr(sweep_module, "compute_unit", real)
+    df = run(suite, out=tmp_path, workers=1, **FAST)
+    assert df.attrs == {"computed": 5, "cached": 3}
+
+
+def test_changed_settings_are_recomputed(report, suite, tmp_path):
+    out, _ = report
+    shutil.copytree(out / "cache", tmp_path / "cache")
+    df = run(suite, out=tmp_path, workers=1, **{**FAST, "time_limit": 4.0})
+    # policies do not depend on the time limit; exact solves do
+    assert df.attrs == {"computed": 2, "cached": 6}
+
+
+# --------------------------------------------------------------------------- executors
+def test_local_processes_give_the_same_results(report, suite, tmp_path):
+    out, _ = report
+    df = run(suite, out=tmp_path, workers=2, **FAST)
+    assert df.attrs["computed"] == 8
+    pd.testing.assert_frame_equal(
+        _without_wall(tmp_path / "results.csv"), _without_wall(out / "results.csv")
+    )
+    assert (tmp_path / "report.md").read_text().count("|") == (out / "report.md").read_text().count(
+        "|"
+    )
+    for png in (out / "figures").rglob("*.png"):  # same pictures, byte for byte
+        assert (tmp_path / png.relative_to(out)).read_bytes() == png.read_bytes()
+
+
+def test_dask_cluster_gives_the_same_results(report, suite, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out, _ = report
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        df = run(suite, out=tmp_path, scheduler=cluster.scheduler_address, **FAST)
+    assert df.attrs["computed"] == 8
+    pd.testing.assert_frame_equal(
+        _without_wall(tmp_path / "results.csv"), _without_wall(out / "results.csv")
+    )
+
+
+def test_unreachable_scheduler_is_one_clear_error(suite, tmp_path):
+    with pytest.raises(SpecError, match="scheduler"):
+        run(suite, out=tmp_path, scheduler="tcp://127.0.0.1:9", **FAST)
+
+
+# --------------------------------------------------------------------------- options
+def test_lexicographic_objective_and_no_solver(suite):
+    df = run(
+        suite,
+        objective="misses,tardiness",
+        policies=("edf-eft",),
+        solvers=("cpsat",),
+        time_limit=5.0,
+        workers=1,
+        quiet=True,
+    )
+    assert {"values", "bounds"} <= set(df.columns)
+    for _, r in df.iterrows():
+        values = [float(v) for v in r["values"].split(";")]
+        bounds = [float(b) for b in r["bounds"].split(";")]
+        assert values[0] == r["value"] and bounds[0] == r["bound"]
+        assert (r["gap"], r["gap_abs"]) == pytest.approx(
+            gap(values, bounds, ("misses", "tardiness"))
+        )
+    # without a solver, gaps are measured against the solver-free bound
+    only = run(suite, policies=("edf-eft",), solvers=(), workers=1, quiet=True)
+    assert set(only["kind"]) == {"policy"}
+    assert (only["bound"] <= only["value"]).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"policies": ("no-such-policy",)}, "policy"),
+        ({"solvers": ("gurobi",)}, "solver"),
+        ({"objective": "speed"}, "objective"),
+        ({"time_limit": 0}, "time_limit"),
+        ({"policies": ("heft", "heft")}, "repeats"),
+        ({"policies": (), "solvers": ()}, "nothing to run"),
+    ],
+)
+def test_bad_options_are_spec_errors(suite, kwargs, match):
+    with pytest.raises(SpecError, match=match):
+        run(suite, **{**FAST, **kwargs})
+
+
+def test_suite_errors(tmp_path, monkeypatch):
+    with pytest.raises(SpecError, match="no instance file"):
+        run(tmp_path, **FAST)
+    with pytest.raises(SpecError, match="no such file"):
+        run(tmp_path / "absent.json", **FAST)
+    # a package installed without the repository has no embedded suite
+    monkeypatch.setattr(rtgen_opt, "__file__", str(tmp_path / "site" / "rtgen_opt" / "__init__.py"))
+    with pytest.raises(SpecError, match="embedded suite"):
+        run(None, **FAST)
+
+
+def test_instances_in_memory_get_unique_names():
+    a, b = frames("same", 1), frames("same", 1)
+    df = run([a, b], policies=("edf-eft",), solvers=(), workers=1, quiet=True)
+    assert list(df["instance"]) == ["same", "same-2"]
+
+
+# --------------------------------------------------------------------------- the gap
+@given(
+    st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=3),
+    st.lists(st.floats(0, 1e6, allow_nan=False), min_size=3, max_size=3),
+    st.sampled_from(["misses", "tardiness", "makespan"]),
+)
+def test_gap_properties(values, slack, first):
+    objective = (first, "tardiness", "energy")[: len(values)]
+    objective = tuple(dict.fromkeys(objective))
+    values = values[: len(objective)]
+    bound = [v - s if s < v else v for v, s in zip(values, slack, strict=False)]
+    g, g_abs = gap(values, bound, objective)
+    assert g >= 0 and g_abs >= 0
+    if g_abs == 0:
+        assert g == 0
+    else:
+        k = next(i for i, (v, b) in enumerate(zip(values, bound, strict=True)) if g_abs == v - b)
+        if objective[k] == "misses":
+            assert g == g_abs
+        else:
+            assert 0 < g <= 1 and math.isclose(g, g_abs / values[k])
