@@ -90,6 +90,13 @@ class Schedule:
             raise SpecError(
                 file, "format", f"expected {SCHEDULE_FORMAT!r}, got {data.get('format')!r}"
             )
+        for key, kind, name in (
+            ("tasks", list, "list"),
+            ("dropped", list, "list"),
+            ("provenance", Mapping, "object"),
+        ):
+            if key in data and not isinstance(data[key], kind):
+                raise SpecError(file, key, f"expected a JSON {name}")
         rows = []
         for i, r in enumerate(data.get("tasks", [])):
             try:
@@ -100,7 +107,9 @@ class Schedule:
                 raise SpecError(
                     file, f"tasks[{i}]", "expected task, processor, start, end"
                 ) from None
-        return cls.build(rows, data.get("dropped", []), **data.get("provenance", {}))
+        return cls.build(
+            rows, [str(j) for j in data.get("dropped", [])], **data.get("provenance", {})
+        )
 
     # ----------------------------------------------------------------- CSV
     def to_csv(self) -> str:
