@@ -63,7 +63,7 @@ class Objective:
         terms = []
         for w, j in zip(ints, ids, strict=True):
             d = win.deadline[j]
-            hi = max(0, v.completion[j].Proto().domain[-1] - d)
+            hi = max(0, v.job_hi[j] - d)
             late = m.NewIntVar(0, hi, f"L[{j}]")
             m.AddMaxEquality(late, [0, v.completion[j] - d])
             if v.droppable[j]:
@@ -94,7 +94,7 @@ class Objective:
             if not req.prefill_tasks:
                 continue  # objectives.py counts arrival - arrival = 0
             ends = [v.end[t] for t in req.prefill_tasks]
-            hi = max(e.Proto().domain[-1] for e in ends)
+            hi = max(v.hi[t] for t in req.prefill_tasks)
             first = m.NewIntVar(0, hi, f"F[{rid}]")
             m.AddMaxEquality(first, ends)
             self._hints.append(
@@ -118,7 +118,7 @@ class Objective:
                 continue
             job = nodes[t]["job"]
             if v.droppable[job]:
-                eff = m.NewIntVar(0, v.end[t].Proto().domain[-1], f"Eeff[{t}]")
+                eff = m.NewIntVar(0, v.hi[t], f"Eeff[{t}]")
                 m.Add(eff == v.end[t]).OnlyEnforceIf(v.run[job])
                 m.Add(eff == 0).OnlyEnforceIf(v.run[job].Not())
                 self._hints.append(lambda h, t=t, eff=eff: self.model.AddHint(eff, h.end.get(t, 0)))

@@ -101,6 +101,8 @@ class Variables:
         self.end: dict[str, cp_model.IntVar] = {}
         self.size: dict[str, cp_model.IntVar] = {}
         self.interval: dict[str, cp_model.IntervalVar] = {}
+        self.lo: dict[str, int] = {}  # bounds of start[t] and end[t]
+        self.hi: dict[str, int] = {}
         for t in win.tasks:
             opts = win.options[t]
             lo = min(win.est[t, p] for p in opts)
@@ -109,6 +111,7 @@ class Variables:
             job = nodes[t]["job"]
             if self.droppable[job]:
                 durations = sorted(set(durations) | {0})
+            self.lo[t], self.hi[t] = lo, hi
             self.start[t] = m.NewIntVar(lo, hi, f"S[{t}]")
             self.end[t] = m.NewIntVar(lo, hi, f"E[{t}]")
             self.size[t] = m.NewIntVarFromDomain(cp_model.Domain.FromValues(durations), f"D[{t}]")
@@ -120,11 +123,14 @@ class Variables:
         m, win = self.model, self.win
         self.completion: dict[str, cp_model.IntVar] = {}
         self.ontime: dict[str, cp_model.IntVar] = {}
+        self.job_lo: dict[str, int] = {}  # bounds of completion[j]
+        self.job_hi: dict[str, int] = {}
         for j, job in self.instance.jobs.items():
             if j not in win.deadline:
                 continue
-            lo = min(self.start[t].Proto().domain[0] for t in job.tasks)
-            hi = max(self.end[t].Proto().domain[-1] for t in job.tasks)
+            lo = min(self.lo[t] for t in job.tasks)
+            hi = max(self.hi[t] for t in job.tasks)
+            self.job_lo[j], self.job_hi[j] = lo, hi
             self.completion[j] = m.NewIntVar(lo, hi, f"C[{j}]")
             self.ontime[j] = m.NewBoolVar(f"ontime[{j}]")
 
@@ -137,7 +143,7 @@ class Variables:
             m.AddHint(self.run[j], runs)
             if j in self.completion:
                 ends = [h.end[t] for t in job.tasks if t in h.end]
-                comp = max(ends) if ends else self.completion[j].Proto().domain[0]
+                comp = max(ends) if ends else self.job_lo[j]
                 m.AddHint(self.completion[j], comp)
                 m.AddHint(self.ontime[j], runs and comp <= win.deadline[j])
         if self.makespan is not None:
