@@ -110,10 +110,14 @@ class PinnedPolicy(RankedPolicy):
         super().reset(sim)
         groups: dict[tuple[int, ...], int] = {}
         group_of = []
+        seen: dict[tuple[tuple[int, int], ...], int] = {}  # many tasks share a duration row
         for el in sim.eligible:
-            fastest = min(d for _, d in el)
-            procs = tuple(p for p, d in el if d == fastest)
-            group_of.append(groups.setdefault(procs, len(groups)))
+            g = seen.get(el)
+            if g is None:
+                fastest = min(d for _, d in el)
+                procs = tuple(p for p, d in el if d == fastest)
+                g = seen[el] = groups.setdefault(procs, len(groups))
+            group_of.append(g)
         self.group_of = group_of
         self.heaps: list[list[int]] = [[] for _ in groups]
         self.proc_groups = [
@@ -167,8 +171,7 @@ class PriorityEFTPolicy(RankedPolicy):
         for i in ready:
             heappush(heap, rank[i])
         status, running = sim.status, sim.running
-        P = sim.n_procs
-        avail = [sim.available(p) for p in range(P)]
+        avail = [f if f > now else now for f in sim.free_at]
         idle = [r == -1 for r in running]
         n_free = sim.n_idle
         out, waiting = [], []
