@@ -132,7 +132,9 @@ def test_non_droppable_jobs_always_run():
 
 
 def test_ttft_and_energy():
-    platform = Platform("p", (Processor("npu", "npu", 3.0, 1.0), Processor("gpu", "gpu", 10.0, 2.0)))
+    platform = Platform(
+        "p", (Processor("npu", "npu", 3.0, 1.0), Processor("gpu", "gpu", 10.0, 2.0))
+    )
     g = nx.DiGraph()
     g.add_node("p0", durations={"npu": 4.0, "gpu": 2.0}, job="R", phase="prefill", request="R")
     g.add_node("p1", durations={"npu": 4.0, "gpu": 2.0}, job="R", phase="prefill", request="R")

@@ -1,0 +1,42 @@
+"""``rtgen-opt solve`` end to end."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rtgen_opt.cli import main
+from rtgen_opt.instance import Instance
+from rtgen_opt.schedule import Schedule
+from rtgen_opt.validate import validate
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_solve_prints_summary_and_writes_a_valid_schedule(tmp_path):
+    out = tmp_path / "s.json"
+    res = CliRunner().invoke(
+        main, ["solve", str(DATA / "ft06.json"), "-o", "makespan", "-t", "10", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "status     optimal" in res.output and "value      55" in res.output
+    assert "makespan 55.000 ms" in res.output  # the metrics table
+    sched = Schedule.load(out)
+    assert validate(Instance.load(DATA / "ft06.json"), sched) == []
+    assert json.loads(out.read_text())["provenance"]["bound"] == [55.0]
+
+
+def test_solve_reads_fjsp_and_csv_out(tmp_path):
+    out = tmp_path / "s.csv"
+    res = CliRunner().invoke(
+        main, ["solve", str(DATA / "fjsp" / "179.txt"), "-o", "makespan", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "value      11" in res.output and out.read_text().startswith("# provenance")
+
+
+def test_bad_objective_and_settings_exit_2():
+    r1 = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), "-o", "speed"])
+    assert r1.exit_code == 2 and "unknown objective 'speed'" in r1.output
+    r2 = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), "--settings", "nope"])
+    assert r2.exit_code == 2 and "unknown settings" in r2.output

@@ -1,0 +1,58 @@
+"""The built-in list scheduler: valid schedules, insertion, the best rule per objective."""
+
+from pathlib import Path
+
+import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rtgen_opt.exact.list_schedule import list_schedule
+from rtgen_opt.instance import Instance, Link, Platform, Processor
+from rtgen_opt.objectives import objective_values
+from rtgen_opt.validate import validate
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_ft06_list_schedule_is_valid_and_not_better_than_optimum():
+    inst = Instance.load(DATA / "ft06.json")
+    s = list_schedule(inst, "makespan")
+    assert validate(inst, s) == []
+    assert s.makespan >= 55
+    assert s.provenance["method"].startswith("list-")
+
+
+def test_drop_mode_drops_only_hopeless_cascades():
+    g = nx.DiGraph()
+    g.add_node("a", durations={"m": 5.0}, job="A", deadline=1.0)
+    g.add_node("b", durations={"m": 1.0}, job="B", deadline=100.0)
+    g.add_edge("a", "b")
+    g.add_node("c", durations={"m": 5.0}, job="C", deadline=2.0)
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]), miss_mode="drop")
+    s = list_schedule(inst, "misses")
+    assert validate(inst, s) == []
+    assert "A" not in s.dropped  # dropping A would drop B, which is on time
+    assert "C" in s.dropped  # C misses either way
+    assert objective_values(inst, s, "misses") == (2.0,)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    durations=st.lists(st.tuples(st.integers(0, 4), st.integers(1, 4)), min_size=1, max_size=9),
+    edges=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=10),
+    sync=st.sampled_from([0.0, 0.7]),
+)
+def test_list_schedules_always_validate(durations, edges, sync):
+    platform = Platform(
+        "p", (Processor("c", "cpu"), Processor("g", "gpu")), default_link=Link(sync_ms=sync)
+    )
+    g = nx.DiGraph()
+    for i, (dc, dg) in enumerate(durations):
+        d = {"g": float(dg)} if dc == 0 else {"c": float(dc), "g": float(dg)}
+        g.add_node(i, durations=d, release=float(i % 3), deadline=float(3 + i))
+    for u, v in edges:
+        if u < v < len(durations):
+            g.add_edge(u, v)
+    inst = Instance.from_networkx(g, platform)
+    for objective in ("misses", "makespan", "energy"):
+        assert validate(inst, list_schedule(inst, objective)) == []
