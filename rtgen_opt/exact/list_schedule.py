@@ -11,7 +11,10 @@ schedule best for the objective (lexicographically) is returned:
 ``cp``
     longest remaining critical path first (HEFT's upward rank with the cheapest durations);
 ``fifo``
-    earliest release first.
+    earliest release first;
+``energy``
+    earliest deadline first, but each task goes to the processor where it costs the least
+    energy above idle (earliest finish among equals).
 
 In ``drop`` mode, a missed job whose cascade (the job and its dependents) misses anyway is
 dropped afterwards: that never adds a miss and frees nothing it needs.
@@ -28,7 +31,7 @@ from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import missed_jobs, objective_values, parse_objective
 from rtgen_opt.schedule import Schedule
 
-RULES = ("edf", "cp", "fifo")
+RULES = ("edf", "cp", "fifo", "energy")
 
 
 def _priorities(instance: Instance, win: Windows) -> dict[str, Callable[[str], tuple]]:
@@ -50,12 +53,21 @@ def _priorities(instance: Instance, win: Windows) -> dict[str, Callable[[str], t
         "edf": lambda t: (deadline(t), head(t), index[t]),
         "cp": lambda t: (-rank(t) - head(t), index[t]),
         "fifo": lambda t: (win.release[t], deadline(t), index[t]),
+        "energy": lambda t: (deadline(t), head(t), index[t]),
     }
 
 
-def _place(instance: Instance, win: Windows, key: Callable[[str], tuple]) -> dict:
-    """Greedy insertion list scheduling in model time: task -> (processor, start, end)."""
+def _place(
+    instance: Instance, win: Windows, key: Callable[[str], tuple], cheapest: bool = False
+) -> dict:
+    """Greedy insertion list scheduling in model time: task -> (processor, start, end).
+
+    Each task goes where it finishes first; with ``cheapest``, where it costs the least
+    energy, then where it finishes first.
+    """
     g = instance.graph
+    procs = instance.platform.by_name
+    watts = {p: procs[p].active_w - procs[p].idle_w for p in procs}
     waiting = {t: g.in_degree(t) for t in win.tasks}
     ready = sorted((key(t), t) for t in win.tasks if waiting[t] == 0)
     busy: dict[str, list[tuple[int, int]]] = {p: [] for p in instance.processors}
@@ -70,9 +82,10 @@ def _place(instance: Instance, win: Windows, key: Callable[[str], tuple]) -> dic
                 at = max(at, eu + win.transfer(u, t, pu, p))
             d = win.duration[t, p]
             start = _earliest_gap(busy[p], at, d)
-            if best is None or (start + d, p) < (best[1] + best[2], best[0]):
-                best = (p, start, d)
-        p, start, d = best
+            rank = (watts[p] * d if cheapest else 0, start + d, p)
+            if best is None or rank < best[0]:
+                best = (rank, p, start, d)
+        _, p, start, d = best
         bisect.insort(busy[p], (start, start + d))
         placed[t] = (p, start, start + d)
         for v in g.successors(t):
@@ -153,7 +166,7 @@ def list_schedule(
     keys = _priorities(instance, win)
     best: tuple[tuple[float, ...], str, Schedule] | None = None
     for rule in rules:
-        placed = _place(instance, win, keys[rule])
+        placed = _place(instance, win, keys[rule], cheapest=rule == "energy")
         method = f"list-{rule}"
         schedule = Schedule.build(
             [(t, p, win.to_ms(s), win.to_ms(e)) for t, (p, s, e) in placed.items()],

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from rtgen_opt.exact.bounds import bounds
 from rtgen_opt.exact.cpsat.model import CpsatModel, Progress, solver_parameters
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.instance import Instance
@@ -45,11 +46,22 @@ def solve(
         "stages": [],
     }
     values: list[float] = []
-    bounds: list[float] = []
+    bounds_: list[float] = []
     best = hint
     status = SolveStatus.UNKNOWN
     interrupted = False
     for k, term in enumerate(model.terms):
+        current = _value_of(model, k, best)
+        cheap = bounds(instance, term.name)["bound"]
+        if current <= cheap + 1e-9 * max(1.0, abs(cheap)):
+            # The schedule in hand meets a combinatorial bound: optimal without a search.
+            stats["stages"].append({"objective": term.name, "status": "OPTIMAL", "by": "bound"})
+            values.append(current)
+            bounds_.append(current)
+            status = SolveStatus.OPTIMAL if status is not SolveStatus.FEASIBLE else status
+            if k + 1 < len(model.terms):
+                model.fix(k, round((current - term.offset) / float(term.factor)), proven=True)
+            continue
         model.set_hint(best)
         remaining = time_limit - (time.perf_counter() - started)
         share = max(0.0, remaining) / (len(model.terms) - k)
@@ -69,14 +81,14 @@ def solve(
                 break
             # Nothing better than the hint in this stage's time: keep the best so far.
             values.append(_value_of(model, k, best))
-            bounds.append(float("-inf"))
+            bounds_.append(float("-inf"))
             status = SolveStatus.FEASIBLE if values else SolveStatus.UNKNOWN
             stats["lexicographic"] = f"stopped at {term.name}: no solution in time"
-            _fill_rest(model, k + 1, best, values, bounds)
+            _fill_rest(model, k + 1, best, values, bounds_)
             break
         best = stage.schedule
         values.append(term.value(stage.value))
-        bounds.append(term.value(stage.bound))
+        bounds_.append(term.value(stage.bound))
         proven = stage.status == "optimal"
         status = (
             SolveStatus.OPTIMAL
@@ -86,7 +98,7 @@ def solve(
         if k + 1 < len(model.terms):
             if interrupted:
                 stats["lexicographic"] = f"interrupted while minimising {term.name}"
-                _fill_rest(model, k + 1, best, values, bounds)
+                _fill_rest(model, k + 1, best, values, bounds_)
                 break
             model.fix(k, stage.value, proven=proven)
             if not proven:
@@ -99,7 +111,7 @@ def solve(
     return Result(
         status=status,
         objective=tuple(values) if have else None,
-        bound=tuple(bounds) if have else None,
+        bound=tuple(bounds_) if have else None,
         runtime=time.perf_counter() - started,
         schedule=best.with_provenance(method="cpsat") if have else None,
         solver="cpsat",
@@ -115,9 +127,9 @@ def _value_of(model: CpsatModel, k: int, schedule: Schedule) -> float:
 
 
 def _fill_rest(
-    model: CpsatModel, start: int, schedule: Schedule, values: list[float], bounds: list[float]
+    model: CpsatModel, start: int, schedule: Schedule, values: list[float], bounds_: list[float]
 ) -> None:
     """Components not reached: the schedule's values, with no bound (``-inf``)."""
     for k in range(start, len(model.terms)):
         values.append(_value_of(model, k, schedule))
-        bounds.append(float("-inf"))
+        bounds_.append(float("-inf"))
