@@ -37,6 +37,12 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+# `compile` and `validate` are both a submodule and a function of that name. Importing the
+# submodule once, here, binds the package attribute to it; rebinding the name to the function
+# afterwards sticks, since Python sets the attribute only when it first loads a submodule.
+from rtgen_opt.compile import compile  # noqa: E402, F401
+from rtgen_opt.validate import validate  # noqa: E402, F401
+
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:

@@ -53,8 +53,6 @@ from __future__ import annotations
 import bisect
 import math
 import os
-import sys
-import types
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -470,15 +468,3 @@ class _Builder:
             requests=self.requests,
             resolution=spec.resolution_ms,
         )
-
-
-class _CallableModule(types.ModuleType):
-    """``rtgen_opt.compile`` is both this module and the function: importing the submodule makes
-    Python set the package attribute ``rtgen_opt.compile`` to the module, so the module is made
-    callable and ``rtgen_opt.compile(...)`` works whichever of the two it resolves to."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Instance:
-        return compile(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
