@@ -33,6 +33,21 @@ class _ProgressPrinter:
         )
 
 
+def _write_milp(instance, objective: str, lp: str | None, mps: str | None) -> None:
+    """``--write-lp`` / ``--write-mps``: the MILP of formulations/milp.md, for any solver.
+
+    The file minimises the first objective component (a lexicographic objective is solved in
+    stages; the later ones add a constraint per earlier component).
+    """
+    from rtgen_opt.exact.milp import build_model, write_model
+
+    model = build_model(instance, objective)
+    for path, fmt in ((lp, "lp"), (mps, "mps")):
+        if path:
+            write_model(model, path, fmt)
+            click.echo(f"wrote {path} (MILP, {model.size()['variables']} variables)", err=True)
+
+
 def _fmt(values) -> str:
     if values is None:
         return "-"
@@ -65,6 +80,18 @@ def _fmt(values) -> str:
     help="Write the schedule (.json or .csv).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option(
+    "--write-lp",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the MILP model (first objective component) as an LP file.",
+)
+@click.option(
+    "--write-mps",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the MILP model (first objective component) as an MPS file.",
+)
 def solve(
     file: str,
     objective: str,
@@ -75,6 +102,8 @@ def solve(
     seed: int | None,
     out: str | None,
     quiet: bool,
+    write_lp: str | None,
+    write_mps: str | None,
 ) -> None:
     """Solve FILE (instance JSON, scenario YAML, XRBench .m, flexible job shop .txt/.fjs).
 
@@ -95,6 +124,8 @@ def solve(
         if value is not None:
             opts[key] = value
     instance = load_instance(file)
+    if write_lp or write_mps:
+        _write_milp(instance, objective, write_lp, write_mps)
     result = run_solve(
         instance,
         objective,
