@@ -9,7 +9,10 @@ so simultaneous events are exactly simultaneous and a replay has no float drift.
 Events are task releases and task completions. All events of one instant are handled together,
 completions first (in the order the tasks were started), then releases (by release, then
 topological index); then, in ``drop`` mode, late jobs are dropped; then, if a processor is idle
-and a task is ready, the policy decides once. The same inputs therefore always give the same
+and a task is ready, the policy decides once. Completions sit in a heap of ``(time, sequence,
+task)`` (sequence = dispatch order) and releases in one list sorted by ``(release, task)``,
+merged on the fly: the same order as a single ``(time, kind, sequence)`` heap with completions
+before releases, without pushing every release. The same inputs therefore always give the same
 schedule.
 
 A task is *ready* (visible to the policy) once it is released and all its predecessors have
