@@ -316,65 +316,101 @@ def _progress(total: int, desc: str, quiet: bool) -> Any:
     )
 
 
-def _execute(
-    specs: Sequence[Mapping[str, Any]], workers: int, scheduler: Any
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Run ``compute_unit`` on every spec; yield ``(index, result)`` as units finish."""
-    if not specs:
-        return
-    if scheduler is not None:
-        yield from _execute_dask(specs, scheduler)
-    elif workers <= 1 or len(specs) == 1:
-        for i, spec in enumerate(specs):
-            yield i, compute_unit(spec)
-    else:
-        import multiprocessing
-
-        # spawn, not fork: the parent may hold threads (tqdm, OR-Tools) that fork would copy.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx) as pool:
-            futures = {pool.submit(compute_unit, spec): i for i, spec in enumerate(specs)}
-            try:
-                for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+#: Seconds to wait for a Dask scheduler to answer.
+DASK_CONNECT_TIMEOUT = 10.0
 
 
-def _execute_dask(
-    specs: Sequence[Mapping[str, Any]], scheduler: Any
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Run units on a Dask cluster: ``scheduler`` is its address or a ``distributed.Client``."""
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - dask is an optional dependency
-        raise SpecError(
-            None,
-            "scheduler",
-            "a Dask scheduler needs dask[distributed] (pip install rtgen-opt[dask])",
-        ) from exc
-    own = not isinstance(scheduler, Client)
-    try:
-        client = Client(scheduler, timeout=10) if own else scheduler
-    except OSError as exc:
-        raise SpecError(
-            None, "scheduler", f"cannot reach the Dask scheduler {scheduler}: {exc}"
-        ) from None
-    try:
-        futures = [client.submit(compute_unit, spec, pure=False) for spec in specs]
+class Executor:
+    """Runs :func:`compute_unit` on many specs: in this process (``workers <= 1``), in a pool of
+    local processes, or on a Dask cluster (``scheduler``: an address or a ``distributed.Client``).
+
+    The pool or the client starts on first use and serves every phase of a sweep, so a fully
+    cached sweep starts nothing; use it as a context manager to shut it down.
+    """
+
+    def __init__(self, workers: int, scheduler: Any = None) -> None:
+        self.workers = workers
+        self.scheduler = scheduler
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+        self._own_client = False
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None and self._own_client:
+            self._client.close()
+        self._client = None
+
+    def map_unordered(
+        self, specs: Sequence[Mapping[str, Any]]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(index into specs, result)`` as units finish."""
+        if not specs:
+            return
+        if self.scheduler is not None:
+            yield from self._dask(specs)
+        elif self.workers <= 1:
+            for i, spec in enumerate(specs):
+                # Looked up at call time, so tests can count or interrupt the calls.
+                yield i, compute_unit(spec)
+        else:
+            yield from self._processes(specs)
+
+    def _processes(
+        self, specs: Sequence[Mapping[str, Any]]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        if self._pool is None:
+            import multiprocessing
+
+            # spawn, not fork: the parent may hold threads (tqdm, OR-Tools) fork would copy.
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        futures = {self._pool.submit(compute_unit, spec): i for i, spec in enumerate(specs)}
+        try:
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+    def _dask(self, specs: Sequence[Mapping[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+        except ImportError as exc:  # pragma: no cover - dask is an optional dependency
+            raise SpecError(
+                None,
+                "scheduler",
+                "a Dask scheduler needs dask[distributed] (pip install rtgen-opt[dask])",
+            ) from exc
+        if self._client is None:
+            if isinstance(self.scheduler, Client):
+                self._client = self.scheduler
+            else:
+                try:
+                    self._client = Client(self.scheduler, timeout=DASK_CONNECT_TIMEOUT)
+                except (OSError, ValueError) as exc:
+                    raise SpecError(
+                        None,
+                        "scheduler",
+                        f"cannot reach the Dask scheduler {self.scheduler}: {exc}",
+                    ) from None
+                self._own_client = True
+        futures = [self._client.submit(compute_unit, spec, pure=False) for spec in specs]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for fut in dask_completed(futures):
                 yield index[fut.key], fut.result()
-        except BaseException:
-            client.cancel(futures)
-            raise
-    finally:
-        if own:
-            client.close()
+        finally:
+            self._client.cancel([f for f in futures if not f.done()])
 
 
 # --------------------------------------------------------------------------- the cache
@@ -414,8 +450,7 @@ def run_units(
     units: Sequence[Unit],
     cache: Cache,
     *,
-    workers: int,
-    scheduler: Any,
+    executor: Executor,
     desc: str,
     quiet: bool,
     stats: dict[str, int],
@@ -432,7 +467,7 @@ def run_units(
     stats["cached"] = stats.get("cached", 0) + len(units) - len(todo)
     with _progress(len(units), desc, quiet) as bar:
         bar.update(len(units) - len(todo))
-        for i, result in _execute([u.spec for u in todo], workers, scheduler):
+        for i, result in executor.map_unordered([u.spec for u in todo]):
             u = todo[i]
             cache.put(u.key, u, result)
             results[(u.instance, u.method)] = result
@@ -561,32 +596,27 @@ def sweep(
         if on_phase is not None:
             on_phase(name)
 
-    phase("policies")
-    units = [
-        make_unit(e.name, dicts[e.name], p, "policy", settings) for e in entries for p in policies_t
-    ]
-    raw = run_units(
-        units,
-        cache,
-        workers=workers,
-        scheduler=scheduler,
-        desc="policies",
-        quiet=quiet,
-        stats=stats,
-    )
-    for (name, method), result in raw.items():
-        outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)
+    with Executor(workers, scheduler) as executor:
+        phase("policies")
+        units = [
+            make_unit(e.name, dicts[e.name], p, "policy", settings)
+            for e in entries
+            for p in policies_t
+        ]
+        raw = run_units(units, cache, executor=executor, desc="policies", quiet=quiet, stats=stats)
+        for (name, method), result in raw.items():
+            outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)
 
-    phase("exact")
-    units = []
-    for e in entries:
-        hint = best_schedule([outcomes[(e.name, p)] for p in policies_t])
-        units += [make_unit(e.name, dicts[e.name], s, "exact", settings, hint) for s in solvers_t]
-    raw = run_units(
-        units, cache, workers=workers, scheduler=scheduler, desc="exact", quiet=quiet, stats=stats
-    )
-    for (name, method), result in raw.items():
-        outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)
+        phase("exact")
+        units = []
+        for e in entries:
+            hint = best_schedule([outcomes[(e.name, p)] for p in policies_t])
+            units += [
+                make_unit(e.name, dicts[e.name], s, "exact", settings, hint) for s in solvers_t
+            ]
+        raw = run_units(units, cache, executor=executor, desc="exact", quiet=quiet, stats=stats)
+        for (name, method), result in raw.items():
+            outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)
 
     bounds = {
         e.name: best_bound(e, [outcomes[(e.name, s)] for s in solvers_t], objective_t)
