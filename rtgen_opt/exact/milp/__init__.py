@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rtgen_opt.exact.milp.model import MilpModel, build_model, decode, solve_milp
+from rtgen_opt.exact.milp.model import MilpModel, build_model, decode, hint_values, solve_milp
 from rtgen_opt.exact.result import Result
 from rtgen_opt.files import write_atomic
 from rtgen_opt.instance import Instance
@@ -45,4 +45,12 @@ def write_model(model: MilpModel, path: str | os.PathLike[str], fmt: str | None 
         write_atomic(path, out.read_text())
 
 
-__all__ = ["MilpModel", "build_model", "decode", "solve_cbc", "solve_highs", "write_model"]
+__all__ = [
+    "MilpModel",
+    "build_model",
+    "decode",
+    "hint_values",
+    "solve_cbc",
+    "solve_highs",
+    "write_model",
+]

@@ -19,6 +19,7 @@ import math
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,16 +208,19 @@ def run_cbc(
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="rtgen-cbc-") as tmp:
         log_path = Path(tmp) / "cbc.log"
-        solver = pulp.PULP_CBC_CMD(
-            mip=mip,
-            msg=False,
-            timeLimit=max(time_limit, 0.01),
-            gapRel=0.0,
-            threads=threads if threads > 1 else None,
-            warmStart=warm,
-            logPath=str(log_path),
-            options=extra,
-        )
+        with warnings.catch_warnings():
+            # PuLP 3.3 deprecates its bundled CBC for 4.0; the pin keeps it (see the report).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(
+                mip=mip,
+                msg=False,
+                timeLimit=max(time_limit, 0.01),
+                gapRel=0.0,
+                threads=threads if threads > 1 else None,
+                warmStart=warm,
+                logPath=str(log_path),
+                options=extra,
+            )
         t0 = time.perf_counter()
         try:
             problem.solve(solver)

@@ -67,8 +67,8 @@ class MilpModel:
 
     def size(self) -> dict[str, int]:
         return {
-            "variables": len(self.problem.variables()),
-            "constraints": len(self.problem.constraints),
+            "variables": self.problem.numVariables(),
+            "constraints": self.problem.numConstraints(),
             "order_binaries": len(self.var.order),
             "disjunctive_pairs": len(self.var.pairs),
         }
@@ -104,8 +104,8 @@ def build_model(
     """
     names = parse_objective(objective_names)
     win = win or windows(instance)
-    var = create_variables(instance, win, names)
     problem = pulp.LpProblem(_lp_name(instance.name), pulp.LpMinimize)
+    var = create_variables(problem, instance, win, names)
     add_constraints(problem, instance, win, var)
     objs = tuple(objective(n, instance, win, var) for n in names)
     model = MilpModel(instance, win, var, problem, objs)
@@ -271,6 +271,7 @@ def solve_milp(
     hint: Schedule | None,
     progress: Any,
     lp_bound: bool = True,
+    parameters: dict[str, Any] | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` with the MILP on ``engine`` (the backend function behind
@@ -281,9 +282,17 @@ def solve_milp(
 
     Options: ``lp_bound`` (default True) also solves the LP relaxation of the first component
     and reports it as ``stats["lp_bound"]``; ``highs_options`` (dict of raw HiGHS options) or
-    ``cbc_options`` (raw CBC options such as ``"cuts off"``).
+    ``cbc_options`` (raw CBC options such as ``"cuts off"``). ``parameters`` (the raw solver
+    parameters of a named settings file) go to the engine the same way: HiGHS options by name,
+    or CBC options as ``"name value"``.
     """
     started = time.perf_counter()
+    if parameters:
+        if engine == "highs":
+            options["highs_options"] = {**parameters, **options.get("highs_options", {})}
+        else:
+            extra = [f"{k} {v}" for k, v in sorted(parameters.items())]
+            options["cbc_options"] = [*extra, *options.get("cbc_options", ())]
     solver_name = f"milp-{engine}"
     makespan_upper = hint.makespan if hint is not None and objectives[0] == "makespan" else None
     win = windows(instance, makespan_upper=makespan_upper)

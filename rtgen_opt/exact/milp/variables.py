@@ -147,33 +147,32 @@ def plan_pairs(instance: Instance, win: Windows) -> dict[Pair, PairPlan]:
     }
 
 
-def create_variables(instance: Instance, win: Windows, objectives: tuple[str, ...]) -> Variables:
-    """All variables the model needs for ``objectives`` (see the module docstring)."""
+def create_variables(
+    problem: pulp.LpProblem, instance: Instance, win: Windows, objectives: tuple[str, ...]
+) -> Variables:
+    """All variables the model needs for ``objectives``, added to ``problem`` (see the module
+    docstring)."""
+
+    def binary(name: str) -> pulp.LpVariable:
+        return problem.add_variable(name, 0, 1, pulp.LpBinary)
+
     index = {t: i for i, t in enumerate(win.tasks)}
     proc_index = {p: k for k, p in enumerate(instance.processors)}
     job_index = {j: k for k, j in enumerate(instance.jobs)}
 
-    x = {
-        (t, p): pulp.LpVariable(f"x_{index[t]}_{proc_index[p]}", cat=pulp.LpBinary)
-        for t in win.tasks
-        for p in win.options[t]
-    }
+    x = {(t, p): binary(f"x_{index[t]}_{proc_index[p]}") for t in win.tasks for p in win.options[t]}
     start = {}
     for t in win.tasks:
         lo, hi = start_bounds(win, t)
-        start[t] = pulp.LpVariable(f"S_{index[t]}", lowBound=lo, upBound=hi)
+        start[t] = problem.add_variable(f"S_{index[t]}", lo, hi)
     pairs = plan_pairs(instance, win)
     order = {
-        (t, u): pulp.LpVariable(f"y_{index[t]}_{index[u]}", cat=pulp.LpBinary)
-        for (t, u), plan in pairs.items()
-        if plan.free
+        (t, u): binary(f"y_{index[t]}_{index[u]}") for (t, u), plan in pairs.items() if plan.free
     }
     dropped = {}
     if instance.miss_mode == "drop":
         dropped = {
-            j: pulp.LpVariable(f"drop_{job_index[j]}", cat=pulp.LpBinary)
-            for j, job in instance.jobs.items()
-            if job.droppable
+            j: binary(f"drop_{job_index[j]}") for j, job in instance.jobs.items() if job.droppable
         }
     out = Variables(x=x, start=start, order=order, dropped=dropped, pairs=pairs)
 
@@ -191,23 +190,21 @@ def create_variables(instance: Instance, win: Windows, objectives: tuple[str, ..
                 continue  # can never miss
             # A job that cannot make its deadline misses in every schedule: fix the binary.
             low = 1 if earliest > deadline else 0
-            out.late[j] = pulp.LpVariable(
-                f"late_{job_index[j]}", lowBound=low, upBound=1, cat=pulp.LpInteger
-            )
+            out.late[j] = problem.add_variable(f"late_{job_index[j]}", low, 1, pulp.LpInteger)
     if "tardiness" in objectives:
         for j, job in instance.jobs.items():
             if job.deadline is None:
                 continue
             latest = max(win.lct(t, p) for t in sinks[j] for p in win.options[t])
             if latest > win.deadline[j]:
-                out.tardiness[j] = pulp.LpVariable(f"tard_{job_index[j]}", lowBound=0)
+                out.tardiness[j] = problem.add_variable(f"tard_{job_index[j]}", 0)
     if "ttft" in objectives:
         for k, (rid, req) in enumerate(instance.requests.items()):
             if req.prefill_tasks:
                 # Continuous in model time; the arrival need not be on the model grid.
-                out.first_token[rid] = pulp.LpVariable(
-                    f"ttft_{k}", lowBound=req.arrival / win.scale.unit_ms
+                out.first_token[rid] = problem.add_variable(
+                    f"ttft_{k}", req.arrival / win.scale.unit_ms
                 )
     if "makespan" in objectives:
-        out.makespan = pulp.LpVariable("Cmax", lowBound=0)
+        out.makespan = problem.add_variable("Cmax", 0)
     return out
