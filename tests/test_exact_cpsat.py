@@ -217,3 +217,9 @@ def test_same_seed_same_schedule():
     a = solve(inst, "misses,tardiness", time_limit=5, workers=1, seed=3)
     b = solve(inst, "misses,tardiness", time_limit=5, workers=1, seed=3)
     assert a.schedule.placements == b.schedule.placements
+
+
+def test_optional_redundant_cumulative_keeps_the_optimum():
+    inst = Instance.load(DATA / "ft06.json")
+    r = solve(inst, "makespan", time_limit=20, cumulative=True)
+    assert r.status is SolveStatus.OPTIMAL and r.objective == (55.0,)

@@ -39,7 +39,12 @@ def test_settings_errors(tmp_path):
 
 def test_raw_cpsat_parameters_are_passed_and_checked():
     inst = Instance.load(DATA / "ft06.json")
-    r = solve(inst, "makespan", time_limit=10, parameters={"linearization_level": 2})
+    r = solve(
+        inst,
+        "makespan",
+        time_limit=10,
+        parameters={"linearization_level": 2, "subsolvers": ["default_lp", "max_lp"]},
+    )
     assert r.objective == (55.0,)
     with pytest.raises(SpecError, match="not a CP-SAT parameter"):
         solve(inst, "makespan", parameters={"speed": 1})

@@ -33,13 +33,15 @@ def solve(
     hint: Schedule,
     progress: Progress | None = None,
     parameters: Mapping[str, Any] | None = None,
+    cumulative: bool = False,
 ) -> Result:
     """Minimise ``objectives`` (lexicographically) with CP-SAT; see the module docstring.
 
-    ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``).
+    ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
+    ``cumulative`` adds the redundant task cumulative constraints (C9).
     """
     started = time.perf_counter()
-    model = CpsatModel(instance, objectives, hint)
+    model = CpsatModel(instance, objectives, hint, cumulative=cumulative)
     stats: dict[str, Any] = {
         "horizon_ms": model.win.to_ms(model.win.horizon),
         "unit_ms": model.win.scale.unit_ms,

@@ -53,7 +53,12 @@ def solver_parameters(
             from rtgen_opt.errors import SpecError
 
             raise SpecError(None, f"parameters.{key}", "not a CP-SAT parameter")
-        setattr(params, key, value)
+        if isinstance(value, (list, tuple)):  # repeated fields, e.g. subsolvers
+            field = getattr(params, key)
+            field.clear()
+            field.extend(value)
+        else:
+            setattr(params, key, value)
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,14 @@ class _Callback(cp_model.CpSolverSolutionCallback):
 class CpsatModel:
     """The CP-SAT model of an instance for a (lexicographic) objective."""
 
-    def __init__(self, instance: Instance, objectives: tuple[str, ...], hint: Schedule) -> None:
+    def __init__(
+        self,
+        instance: Instance,
+        objectives: tuple[str, ...],
+        hint: Schedule,
+        *,
+        cumulative: bool = False,
+    ) -> None:
         self.instance = instance
         self.objectives = objectives
         upper = hint.makespan if objectives[0] == "makespan" else None
@@ -119,7 +131,7 @@ class CpsatModel:
             lb = round(lb_ms / win.scale.unit_ms)
         self.model = cp_model.CpModel()
         self.vars = Variables(self.model, instance, win, objectives, makespan_lb=lb)
-        Constraints(self.model, self.vars).add_all(objectives)
+        Constraints(self.model, self.vars, cumulative=cumulative).add_all(objectives)
         self.objective = Objective(self.model, self.vars)
         self.terms = [self.objective.term(name) for name in objectives]
         self._hint_schedule = hint
