@@ -31,6 +31,7 @@ from rtgen_opt.exact.solve import solve
 from rtgen_opt.files import write_atomic
 from rtgen_opt.importers.fjsp import read_fjsp
 from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import parse_objective
 from rtgen_opt.spec import load_instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     jobs: list[tuple[str, Path, tuple[str, ...]]] = []
     for path in sorted(Path(args.scenarios).glob("*.yaml")):
         if wanted(path.name):
-            jobs.extend(("rtgen", path, (obj,)) for obj in args.objective)
+            jobs.extend(("rtgen", path, parse_objective(obj)) for obj in args.objective)
     fjsp_dir = Path(args.fjsp)
     bks = {}
     if (fjsp_dir / "bks.csv").exists():
@@ -112,8 +113,8 @@ def run(args: argparse.Namespace) -> list[dict]:
             "instance": path.name,
             "objective": ",".join(objective),
             "status": str(r.status),
-            "value": r.objective[0] if r.objective else None,
-            "bound": r.bound[0] if r.bound else None,
+            "value": _first_or_all(r.objective),
+            "bound": _first_or_all(r.bound),
             "gap": r.gap,
             "time_s": r.runtime,
         }
@@ -133,9 +134,18 @@ def run(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def _first_or_all(values):
+    """A single component as a number; a lexicographic tuple as is."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else tuple(values)
+
+
 def _fmt(v) -> str:
     if v is None:
         return ""
+    if isinstance(v, tuple):
+        return ", ".join(_fmt(x) for x in v)
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
