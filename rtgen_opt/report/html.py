@@ -85,7 +85,7 @@ def gap_figure(sweep: Sweep, instance: str) -> Figure:
     ax.barh(range(len(methods)), gaps, color=colours)
     ax.set_yticks(range(len(methods)), methods)
     ax.invert_yaxis()
-    ax.set_xlabel("gap (missed jobs above the optimum)" if count else "gap to the bound (%)")
+    ax.set_xlabel("gap (missed jobs above the best bound)" if count else "gap to the bound (%)")
     ax.set_title(f"{instance}: gap per method (green = optimal)", fontsize=10, loc="left")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
@@ -109,7 +109,7 @@ def aggregate_gap_figure(sweep: Sweep) -> Figure:
     ax.scatter(worst, range(len(names)), marker="|", s=200, color="black", label="max")
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
-    ax.set_xlabel("gap (missed jobs above the optimum)" if count else "gap to the bound (%)")
+    ax.set_xlabel("gap (missed jobs above the best bound)" if count else "gap to the bound (%)")
     ax.set_title(f"Gap per policy over {len(sweep.entries)} instance(s)", fontsize=10, loc="left")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
@@ -174,11 +174,16 @@ def _instance_caption(sweep: Sweep, name: str) -> str:
     e = next(x for x in sweep.entries if x.name == name)
     inst = e.instance
     procs = ", ".join(f"{p.name} ({p.kind})" for p in inst.platform.processors)
-    bound = sweep.bounds[name]
+    bound = tables.fmt_num(sweep.bounds[name][0])
+    proven = [m for m in sweep.solvers if sweep.outcomes[(name, m)].status == "optimal"]
+    what = (
+        f"optimum {bound} (proven by {', '.join(proven)})"
+        if proven
+        else f"best lower bound {bound}"
+    )
     return (
         f"{len(inst.tasks)} tasks, {len(inst.jobs)} jobs, miss mode `{inst.miss_mode}`, "
-        f"processors {procs}; best lower bound {tables.fmt_num(bound[0])}"
-        + (f" (source: `{e.source}`)" if e.source else "")
+        f"processors {procs}; {what}" + (f" (source: `{e.source}`)" if e.source else "")
     )
 
 
