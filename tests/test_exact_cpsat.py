@@ -223,3 +223,36 @@ def test_optional_redundant_cumulative_keeps_the_optimum():
     inst = Instance.load(DATA / "ft06.json")
     r = solve(inst, "makespan", time_limit=20, cumulative=True)
     assert r.status is SolveStatus.OPTIMAL and r.objective == (55.0,)
+
+
+def test_drop_mode_makespan_may_drop_everything():
+    """Regression: the load constraint (C10) once forced makespan >= the earliest head even when
+    every task could be dropped (found by tests/test_online_simulator.py's property test)."""
+    g = nx.DiGraph()
+    g.add_node("t0", durations={"p0": 0.0}, release=1.0, deadline=0.0, job="j0")
+    g.add_node("t1", durations={"p0": 0.0}, deadline=0.0, job="j0")
+    g.add_node("t2", durations={"p0": 0.0}, job="j1")
+    g.add_edge("t0", "t1")
+    g.add_edge("t0", "t2")
+    inst = Instance.from_networkx(g, Platform.homogeneous(["p0"]), miss_mode="drop")
+    r = solve(inst, "makespan", time_limit=5)
+    assert r.status is SolveStatus.OPTIMAL and r.objective == (0.0,)
+    assert r.schedule.dropped == {"j0", "j1"}
+    _assert_valid(inst, r)
+
+
+def test_drop_mode_load_with_an_unreachable_option():
+    """Regression: an option beyond the horizon (t2 on p1) once made (C10) infeasible."""
+    g = nx.DiGraph()
+    g.add_node("t0", durations={"p0": 0.0})
+    g.add_node("t1", durations={"p0": 0.0})
+    g.add_node("t2", durations={"p0": 0.5, "p1": 0.0})
+    g.add_edge("t0", "t1")
+    delay = {(a, b): 0.7 for a in ("p0", "p1", "p2") for b in ("p0", "p1", "p2")}
+    g.add_edge("t1", "t2", delay=delay)
+    platform = Platform.homogeneous(["p0", "p1", "p2"])
+    for mode, makespan in (("drop", 0.0), ("late", 0.5)):
+        inst = Instance.from_networkx(g, platform, miss_mode=mode)
+        r = solve(inst, "makespan", time_limit=5)
+        assert r.status is SolveStatus.OPTIMAL and r.objective == (makespan,)
+        _assert_valid(inst, r)

@@ -139,7 +139,8 @@ def solve(
         schedule, status = hint, SolveStatus.FEASIBLE
         stats["schedule_from"] = "hint"
     if schedule is None:
-        return replace(result, runtime=time.perf_counter() - started, stats=stats)
+        # Every instance has a schedule (the hint is one), so "infeasible" is a backend bug.
+        raise AssertionError(f"{solver}: claims the instance is infeasible, yet the hint is valid")
 
     violations = validate(instance, schedule)
     if violations:

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from ortools.sat.python import cp_model
 
-from rtgen_opt.exact.bounds import _eligibility_sets, _sample, job_tails
+from rtgen_opt.exact.bounds import _eligibility_sets, _sample, job_tails, mandatory_tasks
 from rtgen_opt.exact.cpsat.variables import Variables
 
 #: Caps on the number of redundant window-load constraints (C11).
@@ -162,26 +162,40 @@ class Constraints:
         if mk is None:
             return
         m, v, win = self.model, self.v, self.win
+        must = set(mandatory_tasks(self.instance))
+
+        def add(terms: list[tuple[int, cp_model.IntVar, int, str]], capacity: int) -> None:
+            # Chosen work starts at or after `head`; it lies in [head, makespan] only if the
+            # makespan surely reaches `head`: some task that surely runs ends no earlier (else
+            # nothing may run here and the makespan may be below head; then count from 0).
+            reach = max(
+                (
+                    min(win.est[t, q] + win.duration[t, q] for q in win.options[t])
+                    for *_, t in terms
+                    if t in must
+                ),
+                default=0,
+            )
+            head = min(min(e for _, _, e, _ in terms), reach)
+            m.Add(sum(d * x for d, x, _, _ in terms) <= capacity * (mk - head))
+
         for procs in _eligibility_sets(self.instance, win):
             terms = [
-                (win.duration[t, p], v.present[t, p], win.est[t, p])
+                (win.duration[t, p], v.present[t, p], win.est[t, p], t)
                 for t in win.tasks
                 for p in win.options[t]
                 if p in procs and set(win.options[t]) <= procs
             ]
-            if not terms:
-                continue
-            head = min(e for _, _, e in terms)
-            m.Add(sum(d * x for d, x, _ in terms) <= len(procs) * (mk - head))
+            if terms:
+                add(terms, len(procs))
         for p in self.instance.processors:
             terms = [
-                (win.duration[t, p], v.present[t, p], win.est[t, p])
+                (win.duration[t, p], v.present[t, p], win.est[t, p], t)
                 for t in win.tasks
                 if p in win.options[t]
             ]
             if terms:
-                head = min(e for _, _, e in terms)
-                m.Add(sum(d * x for d, x, _ in terms) <= mk - head)
+                add(terms, 1)
 
     def redundant_window_load(self) -> None:
         """(C11) on-time jobs inside a window ``[a, b]`` fit: their least work <= ``|K| (b - a)``."""
