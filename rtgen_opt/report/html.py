@@ -327,6 +327,21 @@ def html_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]]) -
     return "\n".join(parts) + "\n"
 
 
+def _versions() -> dict[str, str]:
+    """Versions that can change a report's numbers (pinned by the package, so stable)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import rtgen_opt
+
+    out = {"rtgen-opt": rtgen_opt.__version__}
+    for dist in ("ortools", "highspy", "pulp"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - optional backends
+            out[dist] = "absent"
+    return out
+
+
 def write_report(sweep: Sweep, out: Path, *, quiet: bool = True) -> None:
     """Write every file of the report into ``out`` (see the module docstring)."""
     from rtgen_opt.report.sweep import _progress
@@ -349,6 +364,7 @@ def write_report(sweep: Sweep, out: Path, *, quiet: bool = True) -> None:
                 "policies": list(sweep.policies),
                 "solvers": list(sweep.solvers),
                 "instances": [{"name": e.name, "source": e.source} for e in sweep.entries],
+                "versions": _versions(),
             },
             indent=1,
         ),
