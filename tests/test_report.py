@@ -385,3 +385,30 @@ def test_gap_properties(values, slack, first):
             assert g == g_abs
         else:
             assert 0 < g <= 1 and math.isclose(g, g_abs / values[k])
+
+
+# --------------------------------------------------------------------------- the committed example
+COMMITTED = Path(__file__).resolve().parents[1] / "reports" / "small"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COMMITTED.is_dir(), reason="no committed example report")
+def test_the_committed_report_is_what_the_readme_command_writes(tmp_path):
+    """`rtgen-opt report --out reports/small` on the embedded suite reproduces the committed
+    report (wall times aside). If this fails after a change to a policy, a solver or a scenario,
+    regenerate it with that command and commit it."""
+    run(None, out=tmp_path, quiet=True)
+    hint = "the committed report is stale: rerun `rtgen-opt report --out reports/small`"
+    pd.testing.assert_frame_equal(
+        _without_wall(tmp_path / "results.csv"), _without_wall(COMMITTED / "results.csv"), obj=hint
+    )
+
+    def files(root: Path) -> list[str]:  # the cache is not committed (reports/.gitignore)
+        rel = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+        return sorted(r.as_posix() for r in rel if r.parts[0] != "cache")
+
+    committed, written = files(COMMITTED), files(tmp_path)
+    assert written == committed, hint
+    for rel in committed:
+        if rel.startswith(("schedules/", "traces/", "figures/")) or rel == "settings.json":
+            assert (tmp_path / rel).read_bytes() == (COMMITTED / rel).read_bytes(), (rel, hint)
