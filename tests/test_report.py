@@ -18,6 +18,7 @@ from rtgen_opt.errors import SpecError
 from rtgen_opt.instance import Instance, Platform, Processor
 from rtgen_opt.metrics import evaluate
 from rtgen_opt.objectives import objective_values
+from rtgen_opt.online import Policy
 from rtgen_opt.report import run
 from rtgen_opt.report import sweep as sweep_module
 from rtgen_opt.report.tables import gap
@@ -107,8 +108,8 @@ def test_one_row_per_instance_and_method(report):
     ):
         assert col in csv.columns
     pd.testing.assert_frame_equal(
-        csv.drop(columns=["missed_streams"]),
-        df.drop(columns=["missed_streams"]).reset_index(drop=True),
+        csv.drop(columns=["missed_streams", "error"]),
+        df.drop(columns=["missed_streams", "error"]).reset_index(drop=True),
         check_dtype=False,
     )
 
@@ -304,6 +305,48 @@ def test_unreachable_scheduler_is_one_clear_error(suite, tmp_path, monkeypatch):
     monkeypatch.setattr(sweep_module, "DASK_CONNECT_TIMEOUT", 0.5)
     with pytest.raises(SpecError, match="scheduler"):
         run(suite, out=tmp_path, scheduler="tcp://127.0.0.1:9", **FAST)
+
+
+# --------------------------------------------------------------------------- a broken policy
+class StartsNothing(Policy):
+    """A user policy that never starts a task: the simulator refuses it (PolicyError)."""
+
+    name = "starts-nothing"
+
+    def decide(self, sim, now, ready):
+        return []
+
+
+def test_a_failing_policy_is_an_error_row_not_a_crash(suite, tmp_path):
+    df = run(
+        suite,
+        out=tmp_path,
+        policies=("edf-eft", "test_report:StartsNothing"),
+        solvers=("cpsat",),
+        time_limit=5.0,
+        workers=1,
+        quiet=True,
+    )
+    bad = df[df["method"] == "test_report:StartsNothing"]
+    assert list(bad["status"]) == ["error", "error"]
+    assert bad["value"].isna().all() and not bad["optimal"].any() and (bad["schedule"] == "").all()
+    good = df[df["method"] != "test_report:StartsNothing"]
+    assert (good["status"] != "error").all()
+    md = (tmp_path / "report.md").read_text()
+    assert "| test_report:StartsNothing | – | – | 0/2 | – | 2 |" in md  # errors counted
+    assert bad["error"].str.startswith("PolicyError: ").all()
+    assert md.count("*test_report:StartsNothing failed*: PolicyError: ") == 2
+    # errors are not cached: a rerun tries them again, and only them
+    again = run(
+        suite,
+        out=tmp_path,
+        policies=("edf-eft", "test_report:StartsNothing"),
+        solvers=("cpsat",),
+        time_limit=5.0,
+        workers=1,
+        quiet=True,
+    )
+    assert again.attrs == {"computed": 2, "cached": 4}
 
 
 # --------------------------------------------------------------------------- options

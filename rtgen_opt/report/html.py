@@ -187,6 +187,16 @@ def _instance_caption(sweep: Sweep, name: str) -> str:
     )
 
 
+def _error_lines(sweep: Sweep, name: str) -> list[str]:
+    """One line per method that failed on the instance (then a blank line), or nothing."""
+    out = [
+        f"*{m} failed*: {sweep.outcomes[(name, m)].error}"
+        for m in (*sweep.solvers, *sweep.policies)
+        if sweep.outcomes[(name, m)].error
+    ]
+    return [*out, ""] if out else []
+
+
 def markdown_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]] | None) -> str:
     """report.md: settings, the aggregate, which streams miss, then a section per instance."""
     objective = sweep.settings.objective
@@ -203,6 +213,7 @@ def markdown_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]
     for e in sweep.entries:
         lines += [f"## {e.name}", "", _instance_caption(sweep, e.name), ""]
         lines += [tables.markdown_table(tables.instance_rows(sweep.table, e.name, objective)), ""]
+        lines += _error_lines(sweep, e.name)
         lines += ["Misses per stream (missed/jobs):", ""]
         methods = (*sweep.solvers, *sweep.policies)
         lines += [tables.markdown_table(tables.stream_rows(sweep.outcomes, e.name, methods)), ""]
@@ -304,6 +315,7 @@ def html_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]]) -
             f'<h2 id="{html.escape(e.name)}">{html.escape(e.name)}</h2>',
             f"<p>{_md_inline(_instance_caption(sweep, e.name))}</p>",
             _html_table(tables.instance_rows(sweep.table, e.name, objective), classes),
+            *(f"<p>{_md_inline(line)}</p>" for line in _error_lines(sweep, e.name) if line),
             "<p>Misses per stream (missed/jobs):</p>",
             _html_table(tables.stream_rows(sweep.outcomes, e.name, methods)),
             _img(f"figures/{e.name}/gaps.png", f"gap per method on {e.name}"),

@@ -60,6 +60,7 @@ COLUMNS = (
     "solver_bound",
     "wall_s",
     "schedule",
+    "error",
 )
 
 
@@ -139,6 +140,7 @@ def results_table(
                 "solver_bound": o.solver_bound[0] if o.solver_bound else math.nan,
                 "wall_s": o.wall_s,
                 "schedule": f"schedules/{e.name}/{method}.json" if o.schedule is not None else "",
+                "error": o.error or "",
             }
             if o.values is not None:
                 g, g_abs = gap(o.values, bound, objective)
