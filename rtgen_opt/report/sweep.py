@@ -42,7 +42,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -536,7 +536,7 @@ def _tuple(values: Sequence[float] | None) -> tuple[float, ...] | None:
 
 
 # --------------------------------------------------------------------------- run
-@dataclass
+@dataclass(frozen=True)
 class Sweep:
     """Everything a finished sweep knows; the report writers read it."""
 
@@ -563,7 +563,6 @@ def sweep(
     seed: int = DEFAULT_SEED,
     scheduler: Any = None,
     quiet: bool = False,
-    on_phase: Callable[[str], None] | None = None,
 ) -> Sweep:
     """Run the policies and solvers of a sweep (phases 1 and 2); see :func:`rtgen_opt.report.run`."""
     from rtgen_opt.report.tables import results_table
@@ -592,12 +591,7 @@ def sweep(
     dicts = {e.name: e.instance.to_dict() for e in entries}
     outcomes: dict[tuple[str, str], Outcome] = {}
 
-    def phase(name: str) -> None:
-        if on_phase is not None:
-            on_phase(name)
-
     with Executor(workers, scheduler) as executor:
-        phase("policies")
         units = [
             make_unit(e.name, dicts[e.name], p, "policy", settings)
             for e in entries
@@ -607,7 +601,6 @@ def sweep(
         for (name, method), result in raw.items():
             outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)
 
-        phase("exact")
         units = []
         for e in entries:
             hint = best_schedule([outcomes[(e.name, p)] for p in policies_t])
