@@ -141,12 +141,6 @@ def test_milp_backends_agree_on_every_objective(instance: Instance) -> None:
         cross_validate(instance, objective, ("milp-highs", "milp-cbc"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CP-SAT bug (reported to the lead, issue 3): in drop mode it drops a job that a"
-    " non-droppable (LLM) job depends on, e.g. J1 -> J3 with J3 not droppable; the validator"
-    " rejects the schedule. Remove this marker once fixed (strict: an XPASS fails).",
-)
 @HYPOTHESIS
 @given(instances())
 def test_cpsat_and_milp_agree_on_every_objective(instance: Instance) -> None:

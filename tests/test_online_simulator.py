@@ -326,9 +326,9 @@ def _cp_sat_counterexample(which: str) -> Instance:
     return Instance.from_networkx(g, Platform.homogeneous(["p0"]), miss_mode="drop")
 
 
-@pytest.mark.xfail(reason="CP-SAT (issue 3) bug found by the property test; reported", strict=False)
 @pytest.mark.parametrize("which", ["infeasible", "above-drop-all"])
 def test_cp_sat_drop_mode_makespan_counterexamples(which):
+    """Regression: CP-SAT once called these infeasible / optimal above the drop-everything 0."""
     _assert_no_policy_below_optimum(_cp_sat_counterexample(which), "makespan")
 
 

@@ -103,9 +103,10 @@ class Constraints:
         """(C6) a job depending on a dropped job is dropped: ``run[j'] <= run[j]``."""
         m, v = self.model, self.v
         for j, succs in self.instance.job_successors.items():
+            if not v.droppable[j]:
+                continue  # run[j] is fixed to 1
             for k in succs:
-                if v.droppable[k]:
-                    m.AddImplication(v.run[k], v.run[j])
+                m.AddImplication(v.run[k], v.run[j])
 
     def job_completion(self) -> None:
         """(C7) a job's completion is the latest end of its tasks."""

@@ -54,8 +54,13 @@ class Variables:
         self.model = model
         self.instance = instance
         self.win = win
+        # A job may be dropped only if every job that would have to be dropped with it may be:
+        # dropping it drops its dependents (C6), and a non-droppable (LLM) dependent pins it.
+        jobs = instance.jobs
         self.droppable = {
-            j: instance.miss_mode == "drop" and job.droppable for j, job in instance.jobs.items()
+            j: instance.miss_mode == "drop"
+            and all(jobs[k].droppable for k in instance.drop_closure([j]))
+            for j in jobs
         }
         self._job_vars()
         self._option_vars()
