@@ -256,3 +256,20 @@ def test_drop_mode_load_with_an_unreachable_option():
         r = solve(inst, "makespan", time_limit=5)
         assert r.status is SolveStatus.OPTIMAL and r.objective == (makespan,)
         _assert_valid(inst, r)
+
+
+@pytest.mark.parametrize("solver", ["cpsat", "milp-highs", "milp-cbc"])
+def test_a_job_an_undroppable_job_depends_on_is_never_dropped(solver):
+    # j1 cannot meet its deadline and would be dropped for makespan 0 ... but the LLM job j3
+    # depends on it, and j3 may not be dropped, so j1 must run (and miss).
+    g = nx.DiGraph()
+    g.add_node("a", durations={"p0": 2.0}, job="j1", deadline=1.0)
+    g.add_node("b", durations={"p0": 1.0}, job="j3", phase="prefill", droppable=False)
+    g.add_edge("a", "b")
+    inst = Instance.from_networkx(g, Platform.homogeneous(["p0"]), miss_mode="drop")
+    for objective in ("misses", "makespan"):
+        r = solve(inst, objective, solver, time_limit=10)
+        assert r.status is SolveStatus.OPTIMAL
+        assert r.schedule.dropped == frozenset()
+        _assert_valid(inst, r)
+    assert solve(inst, "makespan", solver, time_limit=10).objective == (3.0,)
