@@ -29,13 +29,14 @@ Cache and resume
 ----------------
 With an output folder, each finished unit is written at once (atomically) to
 ``OUT/cache/<key>.json`` where ``key`` is the SHA-256 of the instance's JSON, the method and the
-settings that can change its answer (objective, time limit, solver threads, seed, the hint, the
-package version). A later run with the same inputs loads it instead of recomputing, so an
+settings that can change its answer (objective, time limit, solver threads, seed, the hint, and a
+fingerprint of the package's own source code, so a changed policy or backend is recomputed). A later run with the same inputs loads it instead of recomputing, so an
 interrupted report resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -212,6 +213,17 @@ class Unit:
     key: str = ""
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of every Python source file of the package (path and content, in sorted order)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def _digest(obj: Any) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -242,7 +254,7 @@ def make_unit(
             "threads": settings.solver_threads,
             "hint": hint_dict,
         }
-    key = _digest({**spec, "version": rtgen_opt.__version__})
+    key = _digest({**spec, "version": rtgen_opt.__version__, "code": code_fingerprint()})
     return Unit(entry_name, method, kind, spec, key)
 
 
