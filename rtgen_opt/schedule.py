@@ -53,6 +53,17 @@ class Schedule:
         **provenance: Any,
     ) -> Schedule:
         """A schedule from ``(task, processor, start, end)`` rows, sorted by (start, task)."""
+        return cls._from_rows(rows, dropped, provenance)
+
+    @classmethod
+    def _from_rows(
+        cls,
+        rows: Iterable[tuple[str, str, float, float]],
+        dropped: Iterable[str],
+        provenance: Mapping[str, Any],
+    ) -> Schedule:
+        # Provenance is passed as a mapping here: its keys are arbitrary (a file may hold a key
+        # named "rows" or "dropped"), so they must not meet build()'s own parameter names.
         ordered = sorted(rows, key=lambda r: (r[2], r[0]))
         return cls(
             placements={t: Placement(p, float(s), float(e)) for t, p, s, e in ordered},
@@ -67,7 +78,7 @@ class Schedule:
     def makespan(self) -> float:
         return max((pl.end for pl in self.placements.values()), default=0.0)
 
-    def with_provenance(self, **provenance: Any) -> Schedule:
+    def with_provenance(self, /, **provenance: Any) -> Schedule:
         return Schedule(self.placements, self.dropped, {**self.provenance, **provenance})
 
     # ----------------------------------------------------------------- JSON
@@ -107,9 +118,8 @@ class Schedule:
                 raise SpecError(
                     file, f"tasks[{i}]", "expected task, processor, start, end"
                 ) from None
-        return cls.build(
-            rows, [str(j) for j in data.get("dropped", [])], **data.get("provenance", {})
-        )
+        dropped = [str(j) for j in data.get("dropped", [])]
+        return cls._from_rows(rows, dropped, data.get("provenance", {}))
 
     # ----------------------------------------------------------------- CSV
     def to_csv(self) -> str:
@@ -151,7 +161,7 @@ class Schedule:
                 raise SpecError(
                     file, f"line {i}", "expected record 'task' with start/end, or 'dropped'"
                 ) from None
-        return cls.build(rows, dropped, **provenance)
+        return cls._from_rows(rows, dropped, provenance)
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | os.PathLike[str]) -> None:
