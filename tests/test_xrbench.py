@@ -162,7 +162,7 @@ def test_every_xrbench_scenario_loads_and_compiles():
         assert nx.is_directed_acyclic_graph(inst.graph)
         assert inst.miss_mode == "drop" and inst.horizon == DEFAULT_HORIZON_MS
         for task in inst.tasks:
-            assert set(inst.durations(task)) == {"cpu", "gpu", "npu"}
+            assert set(inst.durations(task)) == {"cpu0", "cpu1", "gpu", "npu"}
 
 
 def test_vr_gaming_frames_match_xrbench_run():

@@ -35,6 +35,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
@@ -48,69 +49,11 @@ from rtgen_opt.spec import PlatformSpec, ScenarioSpec, load, parse
 #: frames (k x period < 672 for k = 0..41 at 16 ms and k = 0..30 at 22 ms).
 DEFAULT_HORIZON_MS = 672.0
 
-#: The platform XRBench scenarios are costed on when none is given: a Ryzen-AI-class laptop SoC
-#: (Ryzen AI 9 HX 370, "Strix Point"). Peaks are vendor figures [V], efficiencies and launch
-#: costs estimates [E]; sources in ../shared/research/profiles.md §1 and §3.
-DEFAULT_PLATFORM: dict[str, Any] = {
-    "kind": "platform",
-    "name": "ryzen-ai-xrbench-default",
-    "description": "Ryzen AI 9 HX 370 class SoC with roofline figures, for XRBench imports",
-    "processors": [
-        {
-            # 12 Zen5/Zen5c cores, AVX-512 on a 256-bit datapath: ~12 x 32 FLOP/cycle x 4 GHz
-            # ~ 1.5 TFLOP/s FP32; INT8 VNNI ~ 2 TOP/s usable [E]. LPDDR5X-7500 x128 ~ 120 GB/s.
-            "name": "cpu",
-            "kind": "cpu",
-            "active_w": 15.0,  # [E] package power share under an inference load
-            "idle_w": 1.0,  # [E]
-            "roofline": {
-                "peak_gflops": 2000.0,
-                "mem_bandwidth_gb_s": 120.0,
-                "compute_efficiency": 0.4,  # [E] 0.3-0.6 (profiles.md §1)
-                "memory_efficiency": 0.55,  # [E] 0.45-0.65 of DRAM bandwidth
-                "launch_ms": 0.002,  # [E] an operator dispatch in a CPU runtime
-            },
-        },
-        {
-            # Radeon 890M: 16 CU RDNA3.5 at 2.9 GHz, ~23.8 TFLOP/s FP16 (dual issue) [V];
-            # FastFlowLM: the iGPU gets ~125 GB/s [V].
-            "name": "gpu",
-            "kind": "gpu",
-            "active_w": 12.0,  # [E]
-            "idle_w": 0.5,  # [E]
-            "roofline": {
-                "peak_gflops": 23800.0,
-                "mem_bandwidth_gb_s": 120.0,
-                "compute_efficiency": 0.3,  # [E] 0.3-0.5
-                "memory_efficiency": 0.6,  # [E]
-                "launch_ms": 0.005,  # [E] a kernel launch in a captured graph
-            },
-        },
-        {
-            # XDNA2 NPU: 50 INT8 TOP/s [V], ~20% sustained on conv towers [M: onnxsim PR #1423];
-            # the NPU reaches only ~60 GB/s of DRAM bandwidth [V: FastFlowLM].
-            "name": "npu",
-            "kind": "npu",
-            "active_w": 3.0,  # [E]
-            "idle_w": 0.1,  # [E]
-            "roofline": {
-                "peak_gflops": 50000.0,
-                "mem_bandwidth_gb_s": 60.0,
-                "compute_efficiency": 0.2,  # [E]
-                "memory_efficiency": 0.9,  # [E] the 60 GB/s is already the NPU's ceiling
-                "launch_ms": 0.01,  # [E] a layer dispatched to the NPU
-            },
-        },
-    ],
-    "transfers": {
-        # [E] profiles.md §3: 0.2 ms CPU<->GPU/NPU sync, 0.4 ms GPU<->NPU via the CPU, 40 GB/s.
-        "default": {"sync_ms": 0.2, "bandwidth_gb_s": 40.0},
-        "pairs": [
-            {"src": "gpu", "dst": "npu", "sync_ms": 0.4, "bandwidth_gb_s": 40.0},
-            {"src": "npu", "dst": "gpu", "sync_ms": 0.4, "bandwidth_gb_s": 40.0},
-        ],
-    },
-}
+#: The platform XRBench scenarios are costed on when none is given: the packaged Ryzen AI 9 HX 370
+#: platform (also instances/platforms/ryzen_ai_hx370.yaml). Its processors' roofline blocks (peaks
+#: [V], efficiencies and launch costs [E], each number cited in the file) turn XRBench's layer
+#: shapes into per-kind latencies.
+DEFAULT_PLATFORM = files("rtgen_opt") / "data" / "platforms" / "ryzen_ai_hx370.yaml"
 
 DIMENSIONS = ("N", "K", "C", "Y", "X", "R", "S")
 _TOKEN = re.compile(r"\s*(?:([{}:,])|([^\s{}:,]+))")
@@ -330,8 +273,9 @@ def read_networks(path: str | os.PathLike[str]) -> list[Network]:
 
 # --------------------------------------------------------------------------- scenario
 def default_platform() -> PlatformSpec:
-    """:data:`DEFAULT_PLATFORM` as a checked platform spec."""
-    return parse(DEFAULT_PLATFORM, file="<xrbench default platform>")  # type: ignore[return-value]
+    """The packaged default platform (:data:`DEFAULT_PLATFORM`) as a checked platform spec."""
+    with as_file(DEFAULT_PLATFORM) as path:
+        return load(path)  # type: ignore[return-value]
 
 
 def _platform_spec(platform: PlatformSpec | str | os.PathLike[str] | None) -> PlatformSpec:
@@ -436,7 +380,7 @@ def read_scenario(
         The ``.m`` file.
     platform
         A platform spec or platform YAML path whose processors carry ``roofline`` blocks;
-        default :data:`DEFAULT_PLATFORM` (a Ryzen-AI-class SoC).
+        default :data:`DEFAULT_PLATFORM` (the packaged Ryzen AI 9 HX 370 platform).
     horizon_ms
         Scenario horizon; the default reproduces XRBench's frame counts
         (:data:`DEFAULT_HORIZON_MS`).
