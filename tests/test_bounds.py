@@ -105,3 +105,20 @@ def test_bounds_never_exceed_the_proven_optimum(inst, objective):
     for key, value in b.items():
         if isinstance(value, float):
             assert value <= r.objective[0] + 1e-6, (key, value, r.objective)
+
+
+def test_energetic_makespan_bound_by_hand():
+    # t0 (release 1) and t1 (release 0) take >= 3 and must end by M - 1 (t2 follows, 1 ms);
+    # t3 takes 3 on m0 only. For M = 5, the window [1, 4] on both processors holds 6 ms but
+    # needs t0 3 + t1 2 (it starts at 0 the earliest) + t3 2 (it ends at 5 the latest) = 7.
+    g = nx.DiGraph()
+    g.add_node("t0", durations={"m0": 4.0, "m1": 3.0}, release=1.0)
+    g.add_node("t1", durations={"m0": 4.0, "m1": 3.0})
+    g.add_node("t2", durations={"m0": 1.0, "m1": 1.0})
+    g.add_node("t3", durations={"m0": 3.0})
+    g.add_edges_from([("t0", "t2"), ("t1", "t2")])
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"]))
+    b = bounds(inst, "makespan")
+    assert (b["critical_path"], b["load"]) == (5.0, 5.0)
+    assert b["energetic"] == 6.0 and b["bound"] == 6.0
+    assert solve(inst, "makespan", time_limit=5).objective == (7.0,)

@@ -273,3 +273,27 @@ def test_a_job_an_undroppable_job_depends_on_is_never_dropped(solver):
         assert r.schedule.dropped == frozenset()
         _assert_valid(inst, r)
     assert solve(inst, "makespan", solver, time_limit=10).objective == (3.0,)
+
+
+def test_feasibility_probe_decides_below_and_at_the_optimum():
+    # ft06: no schedule with makespan <= 54; one with <= 55, valid.
+    from rtgen_opt.exact.cpsat.model import CpsatModel
+    from rtgen_opt.exact.list_schedule import list_schedule
+
+    inst = Instance.load(DATA / "ft06.json")
+    model = CpsatModel(inst, ("makespan",), list_schedule(inst, "makespan"))
+    below = model.probe(0, 54, time_limit=20, workers=2, seed=0)
+    assert below.status == "infeasible" and below.bound == 55
+    at = model.probe(0, 55, time_limit=20, workers=2, seed=0)
+    assert at.status == "feasible" and at.value <= 55
+    assert validate(inst, at.schedule) == []
+    assert at.schedule.makespan <= 55.0
+
+
+def test_probing_and_plain_optimisation_agree():
+    inst = Instance.load(DATA / "ft06.json")
+    with_probes = solve(inst, "makespan", time_limit=20)
+    without = solve(inst, "makespan", time_limit=20, probe=False)
+    assert with_probes.objective == without.objective == (55.0,)
+    assert with_probes.status is without.status is SolveStatus.OPTIMAL
+    _assert_valid(inst, with_probes)

@@ -16,12 +16,16 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import parse_objective
 
 #: At most this many window ends (releases, deadlines) on each side are tried per bound.
 MAX_WINDOW_ENDS = 60
+#: The energetic makespan test tries at most this many window ends on each side.
+MAX_ENERGETIC_ENDS = 40
 
 
 def mandatory_tasks(instance: Instance) -> tuple[str, ...]:
@@ -55,12 +59,12 @@ def _eligibility_sets(instance: Instance, win: Windows) -> list[frozenset[str]]:
     return sorted(sets, key=lambda s: (len(s), sorted(s)))
 
 
-def _sample(values: Sequence[int]) -> list[int]:
+def _sample(values: Sequence[int], limit: int = MAX_WINDOW_ENDS) -> list[int]:
     values = sorted(set(values))
-    if len(values) <= MAX_WINDOW_ENDS:
+    if len(values) <= limit:
         return values
-    step = len(values) / MAX_WINDOW_ENDS
-    return sorted({values[int(i * step)] for i in range(MAX_WINDOW_ENDS)} | {values[-1]})
+    step = len(values) / limit
+    return sorted({values[int(i * step)] for i in range(limit)} | {values[-1]})
 
 
 def job_tails(instance: Instance, win: Windows) -> dict[tuple[str, str], int]:
@@ -100,7 +104,7 @@ def makespan_bounds(instance: Instance, win: Windows) -> dict[str, float]:
     """Critical path and load bounds on the makespan (model time converted to ms)."""
     tasks = mandatory_tasks(instance)
     if not tasks:
-        return {"critical_path": 0.0, "load": 0.0}
+        return {"critical_path": 0.0, "load": 0.0, "energetic": 0.0}
     opts = win.options
     # Only tails through successors that run whenever their predecessor runs are in win.tail.
     cp = max(
@@ -116,7 +120,66 @@ def makespan_bounds(instance: Instance, win: Windows) -> dict[str, float]:
         for a in _sample(list(heads.values())):
             work = sum(win.min_duration(t) for t in inside if heads[t] >= a)
             load = max(load, a + math.ceil(Fraction(work, len(procs))))
-    return {"critical_path": win.to_ms(cp), "load": win.to_ms(load)}
+    energetic = _energetic_makespan(instance, win, tasks, max(cp, load))
+    return {
+        "critical_path": win.to_ms(cp),
+        "load": win.to_ms(load),
+        "energetic": win.to_ms(energetic),
+    }
+
+
+def _energetic_makespan(instance: Instance, win: Windows, tasks: Sequence[str], low: int) -> int:
+    """The least makespan ``M >= low`` that passes the energetic test (model time).
+
+    With a makespan ``M`` every mandatory task ``t`` runs for at least ``d_t`` (its least
+    duration) on its processors inside ``[r_t, M - q_t]`` (least head and tail). Its least
+    overlap with a window ``[a, b]`` is ``max(0, min(d_t, b - a, r_t + d_t - a, b - M + q_t +
+    d_t))`` (shifted fully left or fully right). For a processor set ``K``, the tasks with
+    ``P_t ⊆ K`` must fit: ``Σ overlap <= |K| (b - a)`` for every window, else no schedule has a
+    makespan ``<= M``. A failed test at ``M`` proves ``M + 1`` a bound; a binary search finds
+    the least ``M`` that passes (any failed ``M`` it meets is a valid bound by itself).
+    """
+    opts = win.options
+    groups = []
+    for procs in _eligibility_sets(instance, win):
+        inside = [t for t in tasks if set(opts[t]) <= procs]
+        if not inside:
+            continue
+        r = np.array([min(win.est[t, p] for p in opts[t]) for t in inside], dtype=np.int64)
+        q = np.array([min(win.tail[t, p] for p in opts[t]) for t in inside], dtype=np.int64)
+        d = np.array([win.min_duration(t) for t in inside], dtype=np.int64)
+        groups.append((len(procs), r, q, d))
+    if not groups:
+        return low
+
+    def fails(m: int) -> bool:
+        for cap, r, q, d in groups:
+            dl = m - q
+            if np.any(r + d > dl):
+                return True
+            starts = np.array(_sample(np.concatenate([r, dl - d]).tolist(), MAX_ENERGETIC_ENDS))
+            ends = np.array(_sample(np.concatenate([dl, r + d]).tolist(), MAX_ENERGETIC_ENDS))
+            b = ends[:, None]
+            right = b - dl + d  # overlap when shifted fully right
+            for a in starts:  # one window start at a time: memory |ends| x |tasks|
+                overlap = np.minimum(np.minimum(d, b - a), np.minimum(r + d - a, right))
+                energy = np.maximum(overlap, 0).sum(axis=1)
+                length = ends - a
+                if np.any((length > 0) & (energy > cap * length)):
+                    return True
+        return False
+
+    lo, hi = low, max(low, win.horizon)  # the answer lies in [lo, hi + 1]
+    if not fails(lo):
+        return lo
+    best = lo + 1  # lo fails: lo + 1 is a bound
+    while best <= hi:
+        mid = (best + hi) // 2
+        if fails(mid):
+            best = mid + 1
+        else:
+            hi = mid - 1
+    return best
 
 
 def _fractional_knapsack_loss(items: list[tuple[float, int]], capacity: int) -> float:
@@ -256,7 +319,7 @@ def bounds(
     out: dict[str, Any] = {"objective": name}
     if name == "makespan":
         out.update(makespan_bounds(instance, win))
-        best = max(out["critical_path"], out["load"])
+        best = max(out["critical_path"], out["load"], out["energetic"])
     elif name == "misses":
         out.update(miss_bounds(instance, win))
         best = out["window_misses"]

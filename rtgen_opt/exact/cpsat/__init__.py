@@ -15,12 +15,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from rtgen_opt.exact.bounds import bounds
-from rtgen_opt.exact.cpsat.model import CpsatModel, Progress, solver_parameters
+from rtgen_opt.exact.cpsat.model import CpsatModel, Progress, StageResult, solver_parameters
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.instance import Instance
 from rtgen_opt.schedule import Schedule
 
 __all__ = ["CpsatModel", "solve", "solver_parameters"]
+
+#: Components minimised with feasibility probes (formulations/cpsat.md, section 5).
+PROBED = frozenset({"makespan"})
+#: Share of a stage's time for the first optimisation run before probing.
+PROBE_AFTER = 0.15
+#: Share of the then remaining time a probe may take (the rest continues the optimisation).
+PROBE_SHARE = 0.75
+#: Probe only while (incumbent - bound) <= PROBE_GAP x incumbent: a probe at a far bound
+#: rarely decides in time, and the optimiser improves the incumbent better.
+PROBE_GAP = 0.10
 
 
 def solve(
@@ -34,11 +44,13 @@ def solve(
     progress: Progress | None = None,
     parameters: Mapping[str, Any] | None = None,
     cumulative: bool = False,
+    probe: bool = True,
 ) -> Result:
     """Minimise ``objectives`` (lexicographically) with CP-SAT; see the module docstring.
 
     ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
-    ``cumulative`` adds the redundant task cumulative constraints (C9).
+    ``cumulative`` adds the redundant task cumulative constraints (C9); ``probe`` enables the
+    feasibility probes of :func:`_minimise` for the components in :data:`PROBED`.
     """
     started = time.perf_counter()
     model = CpsatModel(instance, objectives, hint, cumulative=cumulative)
@@ -67,13 +79,15 @@ def solve(
         model.set_hint(best)
         remaining = time_limit - (time.perf_counter() - started)
         share = max(0.0, remaining) / (len(model.terms) - k)
-        stage = model.solve_stage(
+        stage = _minimise(
+            model,
             k,
             time_limit=share,
             workers=workers,
             seed=seed,
             progress=progress,
             parameters=parameters,
+            probe=probe and term.name in PROBED,
         )
         stats["stages"].append({"objective": term.name, **stage.stats})
         interrupted = interrupted or stage.interrupted
@@ -120,6 +134,79 @@ def solve(
         objective_name=objectives,
         stats=stats,
     )
+
+
+def _minimise(
+    model: CpsatModel,
+    k: int,
+    *,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    progress: Progress | None,
+    parameters: Mapping[str, Any] | None,
+    probe: bool,
+) -> StageResult:
+    """Minimise component ``k``: optimise, then probe ``z_k <= incumbent - 1``, then optimise.
+
+    Without ``probe`` one optimisation run. With it ("destructive lower bounding", from the
+    top): the optimiser runs for ``PROBE_AFTER`` of the time; while the gap is small
+    (``PROBE_GAP``) a feasibility probe (:meth:`CpsatModel.probe`) asks for a schedule better
+    than the incumbent -- infeasible proves the incumbent optimal, feasible improves it (and
+    the next probe asks for better still); an undecided probe stops probing, and the optimiser
+    continues from the best schedule with the proven bound for the time left.
+    """
+    started = time.perf_counter()
+    run = dict(workers=workers, seed=seed, progress=progress, parameters=parameters)
+    if not probe:
+        return model.solve_stage(k, time_limit=time_limit, **run)
+    first = model.solve_stage(k, time_limit=time_limit * PROBE_AFTER, **run)
+    if first.status != "feasible" or first.interrupted:
+        return first
+    term = model.terms[k]
+    value, bound, schedule = first.value, first.bound, first.schedule
+    probes: list[dict[str, Any]] = []
+    stats = {**first.stats, "probes": probes}
+    interrupted = False
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - started)
+
+    while value > bound and value - bound <= PROBE_GAP * max(1, abs(value)) and left() > 0.5:
+        limit = left() * PROBE_SHARE
+        found = model.probe(
+            k, value - 1, time_limit=limit, workers=workers, seed=seed, parameters=parameters
+        )
+        probes.append(found.stats)
+        if found.status == "infeasible":
+            bound = value
+        elif found.status == "feasible":
+            value, schedule = found.value, found.schedule
+        else:
+            # Undecided well before its limit: Ctrl-C (CP-SAT caught SIGINT).
+            interrupted = found.stats["wall_s"] < 0.9 * limit - 0.05
+            break
+        if progress is not None:
+            try:
+                progress(time.perf_counter() - started, term.value(value), term.value(bound))
+            except KeyboardInterrupt:
+                interrupted = True
+                break
+    if value > bound and not interrupted and left() > 0.5:
+        # Continue optimising from the best schedule, with the bound proven so far.
+        model.set_hint(schedule)
+        model.model.Add(term.expr >= bound)
+        last = model.solve_stage(k, time_limit=left(), **run)
+        stats["continued"] = last.stats
+        interrupted = last.interrupted
+        if last.value is not None and last.value < value:
+            value, schedule = last.value, last.schedule
+        if last.bound is not None:
+            bound = max(bound, last.bound)
+    bound = min(bound, value)
+    status = "optimal" if value <= bound else "feasible"
+    stats.update(objective_int=value, bound_int=bound, status=status.upper())
+    return StageResult(status, value, bound, schedule, stats, interrupted)
 
 
 def _value_of(model: CpsatModel, k: int, schedule: Schedule) -> float:
