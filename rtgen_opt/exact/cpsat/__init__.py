@@ -24,7 +24,7 @@ __all__ = ["CpsatModel", "solve", "solver_parameters"]
 
 #: Components minimised with feasibility probes (formulations/cpsat.md, section 5).
 PROBED = frozenset({"makespan"})
-#: Share of a stage's time for the first optimisation run before probing.
+#: Share of a stage's time the first optimisation run has at least before probing starts.
 PROBE_AFTER = 0.15
 #: Share of the then remaining time a probe may take (the rest continues the optimisation).
 PROBE_SHARE = 0.75
@@ -150,7 +150,8 @@ def _minimise(
     """Minimise component ``k``: optimise, then probe ``z_k <= incumbent - 1``, then optimise.
 
     Without ``probe`` one optimisation run. With it ("destructive lower bounding", from the
-    top): the optimiser runs for ``PROBE_AFTER`` of the time; while the gap is small
+    top): the optimiser runs until, after ``PROBE_AFTER`` of the time, the gap is small (or to
+    the end, if it never is); while the gap is small
     (``PROBE_GAP``) a feasibility probe (:meth:`CpsatModel.probe`) asks for a schedule better
     than the incumbent -- infeasible proves the incumbent optimal, feasible improves it (and
     the next probe asks for better still); an undecided probe stops probing, and the optimiser
@@ -160,7 +161,16 @@ def _minimise(
     run = dict(workers=workers, seed=seed, progress=progress, parameters=parameters)
     if not probe:
         return model.solve_stage(k, time_limit=time_limit, **run)
-    first = model.solve_stage(k, time_limit=time_limit * PROBE_AFTER, **run)
+
+    def small_gap(value: int, bound: int) -> bool:
+        return value - bound <= PROBE_GAP * max(1, abs(value))
+
+    def ready(elapsed: float, value: int, bound: int) -> bool:
+        return elapsed >= PROBE_AFTER * time_limit and small_gap(value, bound)
+
+    # The optimiser runs until the gap is small after PROBE_AFTER of the time (a watchdog
+    # stops it then), else to the end: where probing would not start it is not interrupted.
+    first = model.solve_stage(k, time_limit=time_limit, stop_when=ready, **run)
     if first.status != "feasible" or first.interrupted:
         return first
     term = model.terms[k]
@@ -172,7 +182,7 @@ def _minimise(
     def left() -> float:
         return time_limit - (time.perf_counter() - started)
 
-    while value > bound and value - bound <= PROBE_GAP * max(1, abs(value)) and left() > 0.5:
+    while value > bound and small_gap(value, bound) and left() > 0.5:
         limit = left() * PROBE_SHARE
         found = model.probe(
             k, value - 1, time_limit=limit, workers=workers, seed=seed, parameters=parameters

@@ -9,6 +9,7 @@ component (after fixing the earlier ones) and returns the solution as a :class:`
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ from rtgen_opt.instance import Instance
 from rtgen_opt.schedule import Schedule
 
 Progress = Callable[[float, float, float], None]
+#: ``stop_when(elapsed_s, objective, bound)`` of :meth:`CpsatModel.solve_stage`.
+Watch = Callable[[float, int, int], bool]
+#: Seconds between two checks of ``stop_when``.
+WATCH_PERIOD = 0.25
 
 #: Subsolvers of a feasibility probe (:meth:`CpsatModel.probe`) on 2 workers: without LP and
 #: with the default LP (measured on Kacem 5, makespan <= 10: infeasible in 27 s; the default
@@ -89,6 +94,8 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         self.interrupted = False
         self.error: BaseException | None = None
         self.last_value = math.inf
+        self.last_int: int | None = None  # integer objective of the incumbent
+        self.bound_int = -(2**62)  # integer best bound so far
 
     def report(self, value: float, bound: float) -> None:
         if self.progress is None or self.interrupted or self.error is not None:
@@ -103,12 +110,15 @@ class _Callback(cp_model.CpSolverSolutionCallback):
             self.StopSearch()
 
     def on_solution_callback(self) -> None:
-        self.last_value = self.term.value(self.ObjectiveValue())
-        self.report(self.last_value, self.term.value(math.ceil(self.BestObjectiveBound() - 1e-9)))
+        self.last_int = round(self.ObjectiveValue())
+        self.bound_int = max(self.bound_int, math.ceil(self.BestObjectiveBound() - 1e-9))
+        self.last_value = self.term.value(self.last_int)
+        self.report(self.last_value, self.term.value(self.bound_int))
 
     def on_bound(self, bound: float) -> None:
+        self.bound_int = max(self.bound_int, math.ceil(bound - 1e-9))
         if math.isfinite(self.last_value):
-            self.report(self.last_value, self.term.value(math.ceil(bound - 1e-9)))
+            self.report(self.last_value, self.term.value(self.bound_int))
 
 
 class CpsatModel:
@@ -168,21 +178,47 @@ class CpsatModel:
         seed: int,
         progress: Progress | None,
         parameters: Mapping[str, Any] | None = None,
+        stop_when: Watch | None = None,
     ) -> StageResult:
-        """Minimise component ``k`` (earlier ones must already be fixed by :meth:`fix`)."""
+        """Minimise component ``k`` (earlier ones must already be fixed by :meth:`fix`).
+
+        ``stop_when(elapsed_s, objective, bound)`` (integers of the model), if given, is
+        checked by a watchdog thread every ``WATCH_PERIOD`` s once there is an incumbent; the
+        search stops when it returns true (``stats["stopped_early"]``).
+        """
         term = self.terms[k]
         self.model.Minimize(term.expr)
         solver = cp_model.CpSolver()
         solver_parameters(solver, time_limit=time_limit, workers=workers, seed=seed, raw=parameters)
         started = time.perf_counter()
         callback = _Callback(term, progress, started)
-        if progress is not None:
+        if progress is not None or stop_when is not None:
             solver.best_bound_callback = callback.on_bound
+        done = threading.Event()
+        stopped = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(WATCH_PERIOD):
+                z = callback.last_int
+                if z is not None and stop_when(
+                    time.perf_counter() - started, z, callback.bound_int
+                ):
+                    stopped.set()
+                    solver.stop_search()
+                    return
+
+        watchdog = threading.Thread(target=watch, daemon=True) if stop_when else None
+        if watchdog is not None:
+            watchdog.start()
         try:
             code = solver.Solve(self.model, callback)
         except KeyboardInterrupt:  # pragma: no cover - CP-SAT normally catches SIGINT itself
             callback.interrupted = True
             code = cp_model.UNKNOWN
+        finally:
+            done.set()
+            if watchdog is not None:
+                watchdog.join()
         if callback.error is not None:
             raise callback.error
         wall = time.perf_counter() - started
@@ -198,9 +234,12 @@ class CpsatModel:
             "conflicts": solver.NumConflicts(),
             "booleans": solver.NumBooleans(),
         }
-        # Stopped well before the limit without a proof: Ctrl-C (CP-SAT caught SIGINT).
+        if stopped.is_set():
+            stats["stopped_early"] = True
+        # Stopped well before the limit without a proof, not by the watchdog: Ctrl-C (CP-SAT
+        # caught SIGINT).
         interrupted = callback.interrupted or (
-            status == "feasible" and wall < 0.9 * time_limit - 0.05
+            status == "feasible" and wall < 0.9 * time_limit - 0.05 and not stopped.is_set()
         )
         if status not in ("optimal", "feasible"):
             return StageResult(status, None, None, None, stats, interrupted)

@@ -13,6 +13,10 @@ from ortools.sat.python import cp_model
 from rtgen_opt.exact.windows import Windows
 from rtgen_opt.instance import Instance
 
+#: Option intervals start at the task's start variable (as in PyJobShop) instead of an own
+#: start variable tied to it by (C2) (as in the OR-Tools flexible job shop example).
+SHARED_START = True
+
 
 @dataclass(frozen=True)
 class HintValues:
@@ -50,6 +54,7 @@ class Variables:
         win: Windows,
         objectives: tuple[str, ...],
         makespan_lb: int = 0,
+        shared_start: bool = SHARED_START,
     ) -> None:
         self.model = model
         self.instance = instance
@@ -62,9 +67,10 @@ class Variables:
             and all(jobs[k].droppable for k in instance.drop_closure([j]))
             for j in jobs
         }
+        self.shared_start = shared_start
         self._job_vars()
-        self._option_vars()
         self._task_vars()
+        self._option_vars()
         self._deadline_vars()
         self.makespan: cp_model.IntVar | None = None
         if "makespan" in objectives:
@@ -92,7 +98,16 @@ class Variables:
                 if est > lst:  # cannot fit in the horizon: never chosen
                     m.Add(lit == 0)
                     lst = est
-                s = m.NewIntVar(est, lst, f"s[{t},{p}]")
+                if self.shared_start:
+                    # The option's interval starts at the task's start; its own window
+                    # [est, lst] holds only when chosen.
+                    s = self.start[t]
+                    if est > self.lo[t]:
+                        m.Add(s >= est).OnlyEnforceIf(lit)
+                    if lst < self.hi[t] - win.duration[t, p]:
+                        m.Add(s <= lst).OnlyEnforceIf(lit)
+                else:
+                    s = m.NewIntVar(est, lst, f"s[{t},{p}]")
                 self.present[t, p] = lit
                 self.opt_start[t, p] = s
                 self.opt_interval[t, p] = m.NewOptionalFixedSizeIntervalVar(
@@ -158,7 +173,8 @@ class Variables:
             for p in win.options[t]:
                 chosen = placed and h.processor[t] == p
                 m.AddHint(self.present[t, p], chosen)
-                m.AddHint(self.opt_start[t, p], h.start[t] if chosen else win.est[t, p])
+                if not self.shared_start:
+                    m.AddHint(self.opt_start[t, p], h.start[t] if chosen else win.est[t, p])
             if placed:
                 m.AddHint(self.start[t], h.start[t])
                 m.AddHint(self.end[t], h.end[t])
