@@ -297,3 +297,32 @@ def test_probing_and_plain_optimisation_agree():
     assert with_probes.objective == without.objective == (55.0,)
     assert with_probes.status is without.status is SolveStatus.OPTIMAL
     _assert_valid(inst, with_probes)
+
+
+def test_watchdog_stop_is_not_an_interruption():
+    # A 10 x 10 random job shop is not proven in a split second; stop_when ends the search at
+    # its first check after an incumbent, and that is no Ctrl-C.
+    import random
+
+    from rtgen_opt.exact.cpsat.model import CpsatModel
+    from rtgen_opt.exact.list_schedule import list_schedule
+
+    rng = random.Random(3)
+    procs = [f"m{i}" for i in range(10)]
+    g = nx.DiGraph()
+    for j in range(10):
+        order = rng.sample(procs, len(procs))
+        for k, p in enumerate(order):
+            g.add_node(f"j{j}o{k}", durations={p: float(rng.randint(1, 99))}, job=f"J{j}")
+            if k:
+                g.add_edge(f"j{j}o{k - 1}", f"j{j}o{k}")
+    inst = Instance.from_networkx(g, Platform.homogeneous(procs))
+    model = CpsatModel(inst, ("makespan",), list_schedule(inst, "makespan"))
+    model.set_hint(list_schedule(inst, "makespan"))
+    stage = model.solve_stage(
+        0, time_limit=30, workers=2, seed=0, progress=None, stop_when=lambda *_: True
+    )
+    assert stage.status == "feasible" and stage.stats["stopped_early"]
+    assert not stage.interrupted
+    assert stage.stats["wall_s"] < 5
+    assert validate(inst, stage.schedule) == []
