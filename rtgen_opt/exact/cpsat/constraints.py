@@ -17,7 +17,8 @@ from rtgen_opt.exact.cpsat.variables import Variables
 
 #: Caps on the number of redundant window-load constraints (C11).
 MAX_WINDOW_CONSTRAINTS = 400
-#: (C10) per processor set and per processor too, not only over all processors.
+#: (C10) per processor set and per processor too, not only over all processors, in the
+#: optimisation model (feasibility probes always add them: ``PROBE_LOAD_PER_SET``).
 LOAD_PER_SET = False
 
 
@@ -157,10 +158,10 @@ class Constraints:
                     [self.v.interval[t] for t in tasks], [1] * len(tasks), len(procs)
                 )
 
-    def redundant_processor_load(self) -> None:
+    def redundant_processor_load(self, per_set: bool = LOAD_PER_SET) -> None:
         """(C10) the work chosen on the processors fits in ``|P| x (makespan - head)``.
 
-        Only with a makespan variable (``makespan`` objective). With ``LOAD_PER_SET`` also for
+        Only with a makespan variable (``makespan`` objective). With ``per_set`` also for
         every eligibility set and kind ``K`` (``|K| x ...``) and every single processor: off,
         since those slowed the proofs (Fattahi MFJS9: proven in 27-34 s without them, bound
         913-922 after 45-60 s with them), while the solver-free bounds (load, energetic) give
@@ -188,7 +189,7 @@ class Constraints:
             m.Add(sum(d * x for d, x, _, _ in terms) <= capacity * (mk - head))
 
         every = frozenset(self.instance.processors)
-        sets = _eligibility_sets(self.instance, win) if LOAD_PER_SET else [every]
+        sets = _eligibility_sets(self.instance, win) if per_set else [every]
         for procs in sets:
             terms = [
                 (win.duration[t, p], v.present[t, p], win.est[t, p], t)
@@ -198,7 +199,7 @@ class Constraints:
             ]
             if terms:
                 add(terms, len(procs))
-        if not LOAD_PER_SET:
+        if not per_set:
             return
         for p in self.instance.processors:
             terms = [

@@ -35,6 +35,9 @@ WATCH_PERIOD = 0.25
 #: with the default LP (measured on Kacem 5, makespan <= 10: infeasible in 27 s; the default
 #: pair [default_lp + LNS] took 43 s, [default_lp, max_lp] and others > 40 s).
 PROBE_SUBSOLVERS = ("no_lp", "default_lp")
+#: Probes add the per-set processor loads (C10 with ``per_set``) that the optimisation model
+#: leaves out: they decide probes near the load bound, but slow the optimiser's proofs.
+PROBE_LOAD_PER_SET = True
 
 
 def solver_parameters(
@@ -266,10 +269,14 @@ class CpsatModel:
         it as the incumbent improves). ``"infeasible"`` proves ``at_most + 1`` a lower bound;
         ``"feasible"`` comes with a schedule. Full-search subsolvers only (no LNS, which is
         useless without an objective): ``PROBE_SUBSOLVERS`` unless ``parameters`` name some.
+        With a makespan variable the probe also gets the per-set loads (``PROBE_LOAD_PER_SET``).
         """
         model = self.model.Clone()
         model.ClearObjective()
         model.Add(self.terms[k].expr <= at_most)
+        if PROBE_LOAD_PER_SET and self.vars.makespan is not None:
+            # (C10) per processor set too (same variables: a clone keeps their indices).
+            Constraints(model, self.vars).redundant_processor_load(per_set=True)
         solver = cp_model.CpSolver()
         raw = dict(parameters or {})
         if "subsolvers" not in raw and workers >= 2:
