@@ -138,16 +138,21 @@ def _load(schedule: str, instance: str):  # -> tuple[Instance, Schedule]
     return load_instance(instance), Schedule.load(schedule)
 
 
+def _schedule_and_instance(command):
+    """The SCHEDULE argument and --instance option that gantt and trace share."""
+    command = click.option(
+        "--instance",
+        "-i",
+        "instance_file",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="The instance the schedule is for (instance .json or scenario .yaml).",
+    )(command)
+    return click.argument("schedule", type=click.Path(exists=True, dir_okay=False))(command)
+
+
 @main.command()
-@click.argument("schedule", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--instance",
-    "-i",
-    "instance_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="The instance the schedule is for (instance .json or scenario .yaml).",
-)
+@_schedule_and_instance
 @click.option(
     "--output",
     "-o",
@@ -170,15 +175,7 @@ def gantt(schedule: str, instance_file: str, output: str, title: str | None, wid
 
 
 @main.command()
-@click.argument("schedule", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--instance",
-    "-i",
-    "instance_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="The instance the schedule is for (instance .json or scenario .yaml).",
-)
+@_schedule_and_instance
 @click.option(
     "--output",
     "-o",
