@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 
 from rtgen_opt.exact.bounds import _eligibility_sets, _sample, job_tails, mandatory_tasks
 from rtgen_opt.exact.cpsat.variables import Variables
+from rtgen_opt.exact.symmetry import symmetric_pairs
 
 #: Caps on the number of redundant window-load constraints (C11).
 MAX_WINDOW_CONSTRAINTS = 400
@@ -209,6 +210,20 @@ class Constraints:
             ]
             if terms:
                 add(terms, 1)
+
+    def interchangeable_job_order(self) -> None:
+        """(C12) symmetry breaking: of two interchangeable jobs, the first starts no later.
+
+        Swapping interchangeable jobs (:mod:`rtgen_opt.exact.symmetry`) maps every schedule
+        onto one of equal value, so some optimum has each class's first tasks in class order.
+        Feasibility probes only (:meth:`CpsatModel.probe`): a proof of infeasibility searches
+        half the space per pair (Fattahi MFJS10, two pairs: ``makespan <= 1150`` infeasible in
+        3.7 s instead of 6.7 s), while in the optimiser it changes which schedules LNS finds.
+        """
+        m, v = self.model, self.v
+        jobs = self.instance.jobs
+        for a, b in symmetric_pairs(self.instance):
+            m.Add(v.start[jobs[a].tasks[0]] <= v.start[jobs[b].tasks[0]])
 
     def redundant_window_load(self) -> None:
         """(C11) on-time jobs inside a window ``[a, b]`` fit: their least work <= ``|K| (b - a)``."""
