@@ -326,3 +326,19 @@ def test_watchdog_stop_is_not_an_interruption():
     assert not stage.interrupted
     assert stage.stats["wall_s"] < 5
     assert validate(inst, stage.schedule) == []
+
+
+def test_solver_parameters_take_enum_fields_by_name_or_number() -> None:
+    """A TOML [parameters] table can only give an enum field as a string or an integer."""
+    from ortools.sat.python import cp_model
+
+    from rtgen_opt.errors import SpecError
+    from rtgen_opt.exact.cpsat.model import solver_parameters
+
+    solver = cp_model.CpSolver()
+    raw = {"search_branching": "FIXED_SEARCH", "shared_tree_split_strategy": 3}
+    solver_parameters(solver, time_limit=1, workers=1, seed=0, raw=raw)
+    assert solver.parameters.search_branching.name == "FIXED_SEARCH"
+    assert int(solver.parameters.shared_tree_split_strategy) == 3
+    with pytest.raises(SpecError, match="parameters.search_branching: one of AUTOMATIC_SEARCH"):
+        solver_parameters(solver, time_limit=1, workers=1, seed=0, raw={"search_branching": "x"})

@@ -71,7 +71,25 @@ def solver_parameters(
             field.clear()
             field.extend(value)
         else:
-            setattr(params, key, value)
+            setattr(params, key, _field_value(params, key, value))
+
+
+def _field_value(params: Any, key: str, value: Any) -> Any:
+    """``value`` for the ``SatParameters`` field ``key``: enum fields take their value's name
+    (``"SPLIT_STRATEGY_DISCREPANCY"``) or number, as a TOML file can only give those."""
+    kind = type(getattr(params, key))
+    members = getattr(kind, "__members__", None)
+    if members is None or isinstance(value, kind):
+        return value
+    if isinstance(value, str) and value in members:
+        return members[value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        for member in members.values():
+            if int(member) == value:
+                return member
+    from rtgen_opt.errors import SpecError
+
+    raise SpecError(None, f"parameters.{key}", f"one of {', '.join(members)}")
 
 
 @dataclass(frozen=True)
@@ -261,6 +279,7 @@ class CpsatModel:
         workers: int,
         seed: int,
         parameters: Mapping[str, Any] | None = None,
+        symmetry: bool = True,
     ) -> StageResult:
         """Decide whether component ``k`` can be ``<= at_most``: a feasibility model.
 
@@ -269,14 +288,17 @@ class CpsatModel:
         it as the incumbent improves). ``"infeasible"`` proves ``at_most + 1`` a lower bound;
         ``"feasible"`` comes with a schedule. Full-search subsolvers only (no LNS, which is
         useless without an objective): ``PROBE_SUBSOLVERS`` unless ``parameters`` name some.
-        With a makespan variable the probe also gets the per-set loads (``PROBE_LOAD_PER_SET``).
+        The probe also gets the symmetry breaking (C12, unless ``symmetry`` is false) and, with
+        a makespan variable, the per-set loads (``PROBE_LOAD_PER_SET``).
         """
         model = self.model.Clone()
         model.ClearObjective()
         model.Add(self.terms[k].expr <= at_most)
+        extra = Constraints(model, self.vars)  # same variables: a clone keeps their indices
         if PROBE_LOAD_PER_SET and self.vars.makespan is not None:
-            # (C10) per processor set too (same variables: a clone keeps their indices).
-            Constraints(model, self.vars).redundant_processor_load(per_set=True)
+            extra.redundant_processor_load(per_set=True)  # (C10) per processor set too
+        if symmetry:
+            extra.interchangeable_job_order()  # (C12)
         solver = cp_model.CpSolver()
         raw = dict(parameters or {})
         if "subsolvers" not in raw and workers >= 2:
