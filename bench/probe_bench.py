@@ -35,17 +35,23 @@ CASES = (
     ("192.txt", "Fattahi", "MFJS9", 1054),
     ("193.txt", "Fattahi", "MFJS10", 1195),
 )
-SHARED_TREE = {
-    "filter_subsolvers": ["shared_tree"],
-    "linearization_level": 0,
-    "use_strong_propagation_in_disjunctive": True,
-    "exploit_all_precedences": True,
-}
-SEARCHES = {
-    "probe": {},
-    "probe-no-c12": {"symmetry": False},
-    "shared-tree": {"parameters": SHARED_TREE},
-}
+
+
+def searches(workers: int) -> dict[str, dict]:
+    """The keyword arguments of :meth:`CpsatModel.probe` per search."""
+    shared_tree = {
+        "filter_subsolvers": ["shared_tree"],
+        "shared_tree_num_workers": workers,
+        "num_full_subsolvers": workers,
+        "linearization_level": 0,
+        "use_strong_propagation_in_disjunctive": True,
+        "exploit_all_precedences": True,
+    }
+    return {
+        "probe": {},
+        "probe-no-c12": {"symmetry": False},
+        "shared-tree": {"parameters": shared_tree},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,15 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         inst = read_fjsp(FJSP / file)
         model = CpsatModel(inst, ("makespan",), list_schedule(inst, "makespan"))
         at_int = round(at / model.win.scale.unit_ms)
-        for search, options in SEARCHES.items():
-            options = dict(options)
-            if "parameters" in options:
-                w = args.workers
-                options["parameters"] = {
-                    **options["parameters"],
-                    "shared_tree_num_workers": w,
-                    "num_full_subsolvers": w,
-                }
+        for search, options in searches(args.workers).items():
             started = time.perf_counter()
             r = model.probe(
                 0,

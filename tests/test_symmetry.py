@@ -13,6 +13,7 @@ from pathlib import Path
 import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cross_validation import instances
 
 from rtgen_opt.exact.cpsat.model import CpsatModel
 from rtgen_opt.exact.list_schedule import list_schedule
@@ -22,7 +23,6 @@ from rtgen_opt.exact.symmetry import interchangeable_jobs, symmetric_pairs
 from rtgen_opt.importers.fjsp import read_fjsp
 from rtgen_opt.instance import Instance, Platform, Request
 from rtgen_opt.validate import validate
-from test_cross_validation import instances
 
 FJSP = Path(__file__).parent / "data" / "fjsp"  # copies of ../shared/external/fjsp
 

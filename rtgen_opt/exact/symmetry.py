@@ -7,8 +7,7 @@ processor, release, phase, ...), the same edges inside the job, and no edge to o
 job; a job of an LLM request is never interchangeable (TTFT is counted per request). Swapping
 two such jobs in a schedule gives a valid schedule with the same value of every objective, so
 an exact model may keep only the schedules in which each class of interchangeable jobs starts
-its first tasks in a fixed order -- as the flexible job shop instances with repeated jobs
-(Fattahi MFJS10) need for a proof in time.
+its first tasks in a fixed order, as the CP-SAT feasibility probes do (C12).
 
 >>> import networkx as nx
 >>> from rtgen_opt.instance import Instance, Platform
@@ -23,38 +22,28 @@ its first tasks in a fixed order -- as the flexible job shop instances with repe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
+from itertools import pairwise
 
 from rtgen_opt.instance import Instance
 
 
-def _signature(instance: Instance, job_id: str) -> str | None:
-    """What must be equal for two jobs to be interchangeable (``None``: never)."""
+def _signature(instance: Instance, job_id: str) -> object:
+    """What must be equal for two jobs to be interchangeable (jobs without edges to or from
+    other jobs, outside any LLM request)."""
     g = instance.graph
     job = instance.jobs[job_id]
     index = {t: i for i, t in enumerate(job.tasks)}
-    tasks = []
-    for t in job.tasks:
-        attrs = {k: v for k, v in g.nodes[t].items() if k != "job"}
-        if attrs.get("request") is not None:
-            return None
-        tasks.append(attrs)
-    edges = []
-    for t in job.tasks:
-        for u in g.predecessors(t):
-            if u not in index:
-                return None
-        for v in g.successors(t):
-            if v not in index:
-                return None
-            edges.append((index[t], index[v], dict(g.edges[t, v])))
+    tasks = [{k: v for k, v in g.nodes[t].items() if k != "job"} for t in job.tasks]
+    edges = sorted(
+        _canon((index[t], index[v], g.edges[t, v])) for t in job.tasks for v in g.successors(t)
+    )
     fields = {k: v for k, v in asdict(job).items() if k not in ("id", "tasks")}
-    return repr(_canon([fields, tasks, sorted(_canon(e) for e in edges)]))
+    return _canon([fields, tasks, edges])
 
 
 def _canon(value: object) -> object:
-    """A comparable, order-independent form of attribute values (dicts with any keys)."""
+    """A hashable, order-independent form of attribute values (dicts with any keys)."""
     if isinstance(value, dict):
         return tuple(sorted((repr(k), _canon(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
@@ -62,20 +51,19 @@ def _canon(value: object) -> object:
     return repr(value)
 
 
-def _classes(instance: Instance) -> tuple[tuple[str, ...], ...]:
-    groups: dict[str, list[str]] = {}
-    for j in instance.jobs:
-        sig = _signature(instance, j)
-        if sig is not None:
-            groups.setdefault(sig, []).append(j)
-    return tuple(tuple(js) for js in groups.values() if len(js) > 1)
-
-
 def interchangeable_jobs(instance: Instance) -> list[tuple[str, ...]]:
     """Classes (two jobs or more) of interchangeable jobs, each in the instance's job order."""
-    return list(_classes(instance))
+    g = instance.graph
+    linked = {k for succ in instance.job_successors.values() for k in succ}
+    linked |= {j for j, succ in instance.job_successors.items() if succ}
+    groups: dict[object, list[str]] = {}
+    for j, job in instance.jobs.items():
+        if j in linked or any(g.nodes[t].get("request") is not None for t in job.tasks):
+            continue
+        groups.setdefault(_signature(instance, j), []).append(j)
+    return [tuple(js) for js in groups.values() if len(js) > 1]
 
 
-def symmetric_pairs(instance: Instance) -> Sequence[tuple[str, str]]:
+def symmetric_pairs(instance: Instance) -> list[tuple[str, str]]:
     """Consecutive jobs of each class: (C12) orders each pair's first tasks."""
-    return [(a, b) for members in _classes(instance) for a, b in zip(members, members[1:])]
+    return [(a, b) for c in interchangeable_jobs(instance) for a, b in pairwise(c)]
