@@ -27,14 +27,15 @@ import math
 import sys
 from pathlib import Path
 
+from rtgen_opt.exact import solver_names
 from rtgen_opt.exact.solve import solve
 from rtgen_opt.files import write_atomic
 from rtgen_opt.importers.fjsp import read_fjsp
-from rtgen_opt.objectives import parse_objective
-from rtgen_opt.spec import load_instance
+from rtgen_opt.inputs import load_instance
+from rtgen_opt.objectives import Objective
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLVERS = ("cpsat", "milp-highs", "milp-cbc")
+SOLVERS = solver_names()
 COLUMNS = (
     "family",
     "instance",
@@ -66,7 +67,7 @@ def instances(args: argparse.Namespace) -> list[tuple[str, Path, tuple[str, ...]
     out = []
     for path in sorted(Path(args.scenarios).glob("*.yaml")):
         if wanted(path.name):
-            out.append((_family(path, {}), path, parse_objective(args.objective), None))
+            out.append((_family(path, {}), path, Objective.parse(args.objective).names, None))
     fjsp = Path(args.fjsp)
     bks: dict[str, tuple[str, float]] = {}
     if (fjsp / "bks.csv").exists():

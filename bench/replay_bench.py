@@ -29,9 +29,10 @@ from pathlib import Path
 
 from rtgen_opt.compile import compile
 from rtgen_opt.files import write_atomic
+from rtgen_opt.inputs import load_instance
 from rtgen_opt.objectives import missed_jobs
 from rtgen_opt.online import policy_names, simulate
-from rtgen_opt.spec import load, load_instance
+from rtgen_opt.spec import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "instances" / "scenarios"

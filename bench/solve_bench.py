@@ -30,9 +30,9 @@ from pathlib import Path
 from rtgen_opt.exact.solve import solve
 from rtgen_opt.files import write_atomic
 from rtgen_opt.importers.fjsp import read_fjsp
+from rtgen_opt.inputs import load_instance
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import parse_objective
-from rtgen_opt.spec import load_instance
+from rtgen_opt.objectives import Objective
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = (
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     jobs: list[tuple[str, Path, tuple[str, ...]]] = []
     for path in sorted(Path(args.scenarios).glob("*.yaml")):
         if wanted(path.name):
-            jobs.extend(("rtgen", path, parse_objective(obj)) for obj in args.objective)
+            jobs.extend(("rtgen", path, Objective.parse(obj).names) for obj in args.objective)
     fjsp_dir = Path(args.fjsp)
     bks = {}
     if (fjsp_dir / "bks.csv").exists():

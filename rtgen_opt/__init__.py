@@ -14,9 +14,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load": "rtgen_opt.spec",
+    "load_instance": "rtgen_opt.inputs",
     "compile": "rtgen_opt.compile",
     "solve": "rtgen_opt.exact.solve",
-    "bounds": "rtgen_opt.exact.bounds",
+    "bounds": "rtgen_opt.exact.solve",
     "replay": "rtgen_opt.online",
     "validate": "rtgen_opt.validate",
     "check": "rtgen_opt.validate",
@@ -30,7 +31,9 @@ _EXPORTS = {
     "SolveStatus": "rtgen_opt.exact.result",
     "RtgenError": "rtgen_opt.errors",
     "SpecError": "rtgen_opt.errors",
-    "InfeasibleError": "rtgen_opt.errors",
+    "ArgumentError": "rtgen_opt.errors",
+    "PolicyError": "rtgen_opt.errors",
+    "Objective": "rtgen_opt.objectives",
     "SolverUnavailableError": "rtgen_opt.errors",
     "InvalidScheduleError": "rtgen_opt.errors",
 }

@@ -60,7 +60,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError, SpecError
+from rtgen_opt.grid import on_grid, ticks
 from rtgen_opt.instance import Instance, Request, Stream
 from rtgen_opt.spec import (
     LLMProfileSpec,
@@ -145,21 +146,21 @@ def _with_overrides(
     update: dict[str, Any] = {}
     if seed is not None:
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise SpecError(None, "seed", f"expected an integer >= 0, got {seed!r}")
+            raise ArgumentError("seed", f"expected an integer >= 0, got {seed!r}")
         update["seed"] = seed
     if miss_mode is not None:
         if miss_mode not in ("late", "drop"):
-            raise SpecError(None, "miss_mode", f"expected 'late' or 'drop', got {miss_mode!r}")
+            raise ArgumentError("miss_mode", f"expected 'late' or 'drop', got {miss_mode!r}")
         update["miss_mode"] = miss_mode
     if horizon_ms is not None:
         if not isinstance(horizon_ms, (int, float)) or not 0 < horizon_ms < math.inf:
-            raise SpecError(None, "horizon_ms", f"expected a number > 0, got {horizon_ms!r}")
+            raise ArgumentError("horizon_ms", f"expected a number > 0, got {horizon_ms!r}")
         update["horizon_ms"] = float(horizon_ms)
     if granularity is not None:
         try:
             parse_granularity(granularity)
         except ValueError as exc:
-            raise SpecError(None, "granularity", str(exc)) from None
+            raise ArgumentError("granularity", str(exc)) from None
         update["granularity"] = granularity
         update["streams"] = [
             s.model_copy(update={"granularity": None}) if isinstance(s, PeriodicStreamSpec) else s
@@ -195,13 +196,13 @@ def frame_releases(
     >>> frame_releases(0.0, 1000 / 30, 100.0, 0.001)
     [0, 33333, 66667]
     """
-    horizon = round(horizon_ms / resolution_ms)
-    ticks = []
+    horizon = ticks(horizon_ms, resolution_ms)
+    out = []
     k = 0
-    while (t := round((phase_ms + k * period_ms) / resolution_ms)) < horizon:
-        ticks.append(t)
+    while (t := ticks(phase_ms + k * period_ms, resolution_ms)) < horizon:
+        out.append(t)
         k += 1
-    return ticks
+    return out
 
 
 # --------------------------------------------------------------------------- layer groups
@@ -285,7 +286,7 @@ class _Builder:
         self.sink_bytes: dict[str, tuple[float, ...]] = {}
 
     def _on_grid(self, ms: float) -> float:
-        return round(ms / self.res) * self.res
+        return on_grid(ms, self.res)
 
     def durations(self, per_kind: dict[str, float]) -> dict[str, float]:
         return {p: ms for k, ms in per_kind.items() for p in self.procs[k]}
@@ -355,14 +356,14 @@ class _Builder:
                     r.output_tokens or s.output_tokens,
                 )
                 for i, r in enumerate(s.requests)
-                if round(r.arrival_ms / self.res) < round(horizon / self.res)
+                if ticks(r.arrival_ms, self.res) < ticks(horizon, self.res)
             ]
         rng = stream_rng(self.spec.seed, s.name)
         out: list[tuple[int, float, int, int]] = []
         t = 0.0
         while s.poisson.count is None or len(out) < s.poisson.count:
             t += float(rng.exponential(1000.0 / s.poisson.rate_per_s))
-            if round(t / self.res) >= round(horizon / self.res):
+            if ticks(t, self.res) >= ticks(horizon, self.res):
                 break
             out.append((len(out), t, s.prompt_tokens, s.output_tokens))
         return out
@@ -373,7 +374,7 @@ class _Builder:
             s.name, "llm", s.model, ttft_slo_ms=s.ttft_slo_ms, tpot_slo_ms=s.tpot_slo_ms
         )
         for i, arrival, prompt, output in self.arrivals(s):
-            arrival = round(arrival / self.res) * self.res
+            arrival = on_grid(arrival, self.res)
             self.add_request(s, llm, f"{s.name}#r{i}", arrival, prompt, output)
 
     def add_request(

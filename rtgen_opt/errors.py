@@ -1,7 +1,24 @@
 """The exception tree of rtgen_opt.
 
 Every error a user can cause derives from :class:`RtgenError`; the CLI turns it into one line
-on standard error and exit status 2, never a traceback.
+on standard error and exit status 2, never a traceback:
+
+- :class:`SpecError` -- an input file (or an in-memory graph or spec) is malformed; it names
+  the file and the field;
+- :class:`ArgumentError` -- a bad argument or option value that no file holds (an unknown
+  objective, policy or solver name, a negative time limit, ...);
+- :class:`SolverUnavailableError` -- an optional solver backend cannot be loaded;
+- :class:`InvalidScheduleError` -- a schedule given to rtgen_opt breaks the validator;
+- :class:`PolicyError` -- an online policy made an illegal decision.
+
+:class:`InternalError` is not an :class:`RtgenError`: it reports a broken internal contract (a
+solver's value that disagrees with its own schedule, a bound above an objective), that is a bug
+in rtgen_opt and never the user's input. Contract checks raise it instead of ``assert``, so they
+hold under ``python -O`` too.
+
+There is no "infeasible instance" error: deadlines are soft (a late or dropped job is a miss),
+so every instance has a schedule -- the list schedule of :mod:`rtgen_opt.exact.list_schedule` is
+one -- and a backend claiming otherwise raises :class:`InternalError`.
 """
 
 from __future__ import annotations
@@ -12,12 +29,13 @@ class RtgenError(Exception):
 
 
 class SpecError(RtgenError):
-    """An input file (or in-memory spec) is malformed.
+    """An input file (or in-memory spec or graph) is malformed.
 
     Parameters
     ----------
     file
-        The file the error is in, or ``None`` for an in-memory object.
+        The file the error is in, or ``None`` for an in-memory object (a caller that knows the
+        file re-raises it with the file set).
     field
         The path of the offending field, e.g. ``streams[2].fps``; ``None`` for the file itself.
     message
@@ -35,12 +53,34 @@ class SpecError(RtgenError):
         return f"{where}: {self.message}" if where else self.message
 
 
-class InfeasibleError(RtgenError):
-    """The instance has no feasible schedule (e.g. a mandatory task that no processor can run)."""
+class ArgumentError(RtgenError):
+    """A bad argument or option value that does not come from a file.
+
+    Parameters
+    ----------
+    name
+        The argument or option, e.g. ``objective`` or ``--time-limit``.
+    message
+        What was expected.
+
+    Examples
+    --------
+    >>> str(ArgumentError("time_limit", "expected seconds > 0, got -1"))
+    'time_limit: expected seconds > 0, got -1'
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        self.message = message
+        super().__init__(f"{name}: {message}")
 
 
 class SolverUnavailableError(RtgenError):
     """A requested solver backend is not installed or cannot be loaded."""
+
+
+class PolicyError(RtgenError):
+    """An online policy made an illegal decision, or left ready tasks unscheduled at the end."""
 
 
 class InvalidScheduleError(RtgenError):
@@ -51,3 +91,7 @@ class InvalidScheduleError(RtgenError):
         head = "; ".join(str(v) for v in violations[:3])
         more = f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""
         super().__init__(f"invalid schedule: {head}{more}")
+
+
+class InternalError(RuntimeError):
+    """A broken internal contract: a bug in rtgen_opt, never the user's input."""

@@ -65,10 +65,12 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from rtgen_opt import grid
 from rtgen_opt.errors import SpecError
 from rtgen_opt.files import write_atomic
 
 MissMode = Literal["late", "drop"]
+MISS_MODES: tuple[MissMode, ...] = ("late", "drop")
 DEFAULT_RESOLUTION_MS = 0.001
 INSTANCE_FORMAT = "rtgen-opt-instance"
 INSTANCE_VERSION = 1
@@ -257,12 +259,12 @@ class Instance:
     resolution: float = DEFAULT_RESOLUTION_MS
 
     def on_grid(self, ms: float) -> float:
-        """``ms`` rounded to the nearest multiple of the resolution."""
-        return round(ms / self.resolution) * self.resolution
+        """``ms`` rounded to the nearest multiple of the resolution (:func:`rtgen_opt.grid.on_grid`)."""
+        return grid.on_grid(ms, self.resolution)
 
     def ticks(self, ms: float) -> int:
-        """``ms`` as a whole number of resolution steps (nearest)."""
-        return round(ms / self.resolution)
+        """``ms`` as a whole number of resolution steps (nearest; :func:`rtgen_opt.grid.ticks`)."""
+        return grid.ticks(ms, self.resolution)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -307,9 +309,13 @@ class Instance:
             raise SpecError(
                 None, "resolution", f"expected a positive number of ms, got {resolution!r}"
             )
+        if miss_mode not in MISS_MODES:
+            raise SpecError(
+                None, "miss_mode", f"expected one of {', '.join(MISS_MODES)}, got {miss_mode!r}"
+            )
 
-        def grid(ms: float) -> float:
-            return round(ms / resolution) * resolution
+        def snap(ms: float) -> float:
+            return grid.on_grid(ms, resolution)
 
         procs = set(platform.by_name)
         g = nx.DiGraph()
@@ -335,7 +341,7 @@ class Instance:
                         f"{where}.durations.{proc}",
                         f"expected a finite duration >= 0, got {ms!r}",
                     )
-                clean[str(proc)] = grid(float(ms))
+                clean[str(proc)] = snap(float(ms))
             release = float(attrs.get("release", 0.0))
             if not math.isfinite(release) or release < 0:
                 raise SpecError(
@@ -348,8 +354,8 @@ class Instance:
             g.add_node(
                 node,
                 durations=dict(sorted(clean.items())),
-                release=grid(release),
-                deadline=None if deadline is None else grid(float(deadline)),
+                release=snap(release),
+                deadline=None if deadline is None else snap(float(deadline)),
                 job=str(attrs.get("job", node)),
                 stream=str(attrs.get("stream", "default")),
                 weight=float(attrs.get("weight", 1.0)),
@@ -429,6 +435,34 @@ class Instance:
                 succ[ju].add(jv)
         return {j: tuple(sorted(s)) for j, s in succ.items()}
 
+    @cached_property
+    def droppable(self) -> frozenset[str]:
+        """The jobs that may be dropped *in effect*: in ``drop`` mode, a job whose whole drop
+        closure (:meth:`drop_closure`: the job and every job depending on it) may be dropped.
+
+        Dropping a job drops its dependents, so a job that an undroppable job (an LLM
+        milestone) depends on must run, whatever its own ``droppable`` flag says. This is the
+        one definition the exact models, the bounds, the list schedule and the simulator use;
+        in ``late`` mode it is empty.
+        """
+        if self.miss_mode != "drop":
+            return frozenset()
+        jobs = self.jobs
+        # Pinned: undroppable, or some job depending on it (transitively) is: walk the job
+        # graph backwards from the undroppable jobs.
+        preds: dict[str, list[str]] = {j: [] for j in jobs}
+        for j, succs in self.job_successors.items():
+            for k in succs:
+                preds[k].append(j)
+        stack = [j for j, job in jobs.items() if not job.droppable]
+        pinned: set[str] = set()
+        while stack:
+            j = stack.pop()
+            if j not in pinned:
+                pinned.add(j)
+                stack.extend(preds[j])
+        return frozenset(j for j in jobs if j not in pinned)
+
     def drop_closure(self, jobs: Iterable[str]) -> frozenset[str]:
         """The given jobs and every job that depends on one of them, transitively."""
         seen: set[str] = set()
@@ -466,7 +500,7 @@ class Instance:
             ms = delay
         if ms is None:
             ms = self.platform.transfer_ms(attrs.get("bytes", 0.0), proc_u, proc_v)
-        return max(0, math.ceil(ms / self.resolution - 1e-9))
+        return grid.ticks_up(ms, self.resolution)
 
     def with_durations(self, factors: Mapping[str, float], name: str | None = None) -> Instance:
         """A copy whose task durations are multiplied per task (noise realisations)."""
@@ -563,8 +597,6 @@ class Instance:
             raise SpecError(
                 file, None, f"malformed instance JSON ({type(exc).__name__}: {exc})"
             ) from None
-        if inst.miss_mode not in ("late", "drop"):
-            raise SpecError(file, "miss_mode", f"expected 'late' or 'drop', got {inst.miss_mode!r}")
         return inst
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -17,7 +17,7 @@ p50, p99
     ``method="linear"``), so the p99 of fewer than 100 values lies between the two largest.
 TTFT
     end of the request's last prefill task - arrival; the SLO is met when TTFT <= ``ttft_slo_ms``
-    (within :data:`~rtgen_opt.objectives.MISS_TOLERANCE_MS`).
+    (within :data:`~rtgen_opt.grid.TOLERANCE`).
 TPOT
     time per output token after the first: (end of the last decode task - end of the last prefill
     task) / (output_tokens - 1); NaN for a one-token request.
@@ -49,14 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rtgen_opt import grid
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import (
-    MISS_TOLERANCE_MS,
-    OBJECTIVES,
-    job_completions,
-    missed_jobs,
-    objective_value,
-)
+from rtgen_opt.objectives import CRITERIA, job_completions, missed_jobs
 from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import check
 
@@ -129,7 +124,7 @@ class Metrics:
             f"jobs {s['jobs']}, misses {s['misses']}, DVR {s['dvr']:.1%}, "
             f"makespan {s['makespan_ms']:.3f} ms, energy {s['energy_mj']:.3f} mJ"
         )
-        objectives = ", ".join(f"{n} {s[f'objective_{n}']:.6g}" for n in OBJECTIVES)
+        objectives = ", ".join(f"{n} {s[f'objective_{n}']:.6g}" for n in CRITERIA)
         parts.append(f"objectives: {objectives}")
         return "\n".join(parts)
 
@@ -171,8 +166,8 @@ def evaluate(instance: Instance, schedule: Schedule) -> Metrics:
         "tpot_mean_ms": _mean(requests["tpot_ms"]) if len(requests) else math.nan,
         "tokens_per_s": _mean(requests["tokens_per_s"]) if len(requests) else math.nan,
     }
-    for name in OBJECTIVES:
-        summary[f"objective_{name}"] = objective_value(instance, schedule, name)
+    for name, criterion in CRITERIA.items():
+        summary[f"objective_{name}"] = criterion.evaluate(instance, schedule)
     return Metrics(streams, requests, processors, summary)
 
 
@@ -238,7 +233,7 @@ def _request_table(instance: Instance, schedule: Schedule) -> pd.DataFrame:
             "stream": req.stream,
             "arrival_ms": req.arrival,
             "ttft_ms": ttft,
-            "ttft_slo_met": bool(ttft <= req.ttft_slo_ms + MISS_TOLERANCE_MS),
+            "ttft_slo_met": bool(ttft <= req.ttft_slo_ms + grid.TOLERANCE),
             "tpot_ms": tpot,
             "tokens_per_s": req.output_tokens / (span / 1000.0) if span > 0 else math.nan,
         }

@@ -11,12 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rtgen_opt.errors import InvalidScheduleError
+from rtgen_opt.grid import TOLERANCE
 from rtgen_opt.instance import Instance
 from rtgen_opt.schedule import Schedule
-
-#: Absolute tolerance in ms: solvers work on an integer grid and convert back, so tiny float
-#: differences are not violations.
-TOLERANCE_MS = 1e-6
 
 VIOLATION_KINDS = (
     "unknown_task",  # the schedule places a task the instance does not have
@@ -41,7 +38,8 @@ class Violation:
 
 
 def _tol(*values: float) -> float:
-    return TOLERANCE_MS + 1e-9 * max((abs(v) for v in values), default=0.0)
+    # TOLERANCE ms, plus the float spacing of large times (ms since the start of a long run).
+    return TOLERANCE + 1e-9 * max((abs(v) for v in values), default=0.0)
 
 
 def validate(instance: Instance, schedule: Schedule) -> list[Violation]:

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_spec import PLATFORM, PROFILES, SCENARIO, write_files
 
 import rtgen_opt
 from rtgen_opt.compile import frame_releases, model_groups, stream_rng
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError, SpecError
 from rtgen_opt.spec import ModelSpec, ScenarioSpec, parse
+from tests.spec.test_spec import PLATFORM, PROFILES, SCENARIO, write_files
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "instances" / "scenarios"
 
@@ -166,9 +166,9 @@ def test_overrides(tmp_path):
         ({"horizon_ms": -1}, "horizon_ms"),
         ({"seed": -2}, "seed"),
     ]:
-        with pytest.raises(SpecError) as err:
+        with pytest.raises(ArgumentError) as err:
             rtgen_opt.compile(path, **kw)
-        assert err.value.field == field
+        assert err.value.name == field
 
 
 def test_granularity_override_can_make_a_model_unrunnable():

@@ -93,7 +93,7 @@ def test_save_load_compiled_instance(tmp_path):
     assert loaded.to_dict() == inst.to_dict()
     assert loaded.requests == inst.requests and loaded.streams == inst.streams
     assert loaded.platform.to_dict() == inst.platform.to_dict()
-    assert rtgen_opt.spec.load_instance(tmp_path / "i.json").to_dict() == inst.to_dict()
+    assert rtgen_opt.inputs.load_instance(tmp_path / "i.json").to_dict() == inst.to_dict()
 
 
 def _graph(**node):
@@ -163,3 +163,26 @@ def test_load_errors(tmp_path):
     with pytest.raises(SpecError) as err:
         Instance.load(bad)
     assert err.value.field == "edges[0].dst"
+
+
+def test_droppable_is_closure_aware_and_empty_in_late_mode():
+    # a -> b -> c (a cascade), c an LLM milestone that may not be dropped; d alone.
+    g = nx.DiGraph()
+    for j in "abcd":
+        g.add_node(j, durations={"m": 1.0}, deadline=5.0, droppable=j != "c")
+    g.add_edges_from([("a", "b"), ("b", "c")])
+    platform = Platform.homogeneous(["m"])
+    drop = Instance.from_networkx(g, platform, miss_mode="drop")
+    # dropping a or b would drop c: only d may be dropped in effect
+    assert drop.droppable == {"d"}
+    assert Instance.from_networkx(g, platform, miss_mode="late").droppable == frozenset()
+    g.nodes["c"]["droppable"] = True
+    assert Instance.from_networkx(g, platform, miss_mode="drop").droppable == set("abcd")
+
+
+@pytest.mark.parametrize("mode", ["dorp", "", None])
+def test_from_networkx_refuses_an_unknown_miss_mode(mode):
+    g = nx.DiGraph()
+    g.add_node("a", durations={"m": 1.0})
+    with pytest.raises(SpecError, match="miss_mode: expected one of late, drop"):
+        Instance.from_networkx(g, Platform.homogeneous(["m"]), miss_mode=mode)

@@ -3,9 +3,12 @@
 import networkx as nx
 import pytest
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError, InternalError
+from rtgen_opt.exact.bounds import BOUNDS, combinatorial_bounds
+from rtgen_opt.exact.cpsat.objective import BUILDERS as CPSAT_BUILDERS
+from rtgen_opt.exact.milp.objective import BUILDERS as MILP_BUILDERS
 from rtgen_opt.instance import Instance, Platform, Processor, Request
-from rtgen_opt.objectives import missed_jobs, objective_values, parse_objective
+from rtgen_opt.objectives import CRITERIA, Objective, builder, missed_jobs, objective_values
 from rtgen_opt.schedule import Schedule
 
 
@@ -71,12 +74,41 @@ def test_job_exactly_on_deadline_is_not_a_miss():
 
 
 @pytest.mark.parametrize("bad", ["", "misses,,tardiness", "speed", "misses,misses", []])
-def test_parse_objective_rejects(bad):
-    with pytest.raises(SpecError, match="objective"):
-        parse_objective(bad)
+def test_parse_rejects_with_one_clear_error(bad):
+    with pytest.raises(ArgumentError, match="objective"):
+        Objective.parse(bad)
 
 
-def test_parse_objective_accepts_lists_and_strings():
-    assert parse_objective(" misses , tardiness") == ("misses", "tardiness")
-    assert parse_objective(["makespan"]) == ("makespan",)
-    assert parse_objective("energy") == ("energy",)
+def test_parse_accepts_lists_strings_and_parsed_values():
+    assert Objective.parse(" misses , tardiness").names == ("misses", "tardiness")
+    assert Objective.parse(["makespan"]).names == ("makespan",)
+    parsed = Objective.parse("energy")
+    assert Objective.parse(parsed) is parsed and str(parsed) == "energy"
+    assert [c.name for c in Objective.parse("ttft,misses")] == ["ttft", "misses"]
+
+
+@pytest.mark.parametrize(
+    "table", [BOUNDS, CPSAT_BUILDERS, MILP_BUILDERS], ids=["bounds", "cpsat", "milp"]
+)
+def test_every_table_covers_every_criterion_and_nothing_else(table):
+    # Adding a criterion to the registry without its builder or bound fails here.
+    assert set(table) == set(CRITERIA)
+
+
+def test_a_missing_table_entry_is_an_internal_error_not_a_wrong_answer():
+    with pytest.raises(InternalError, match="no entry for the objective 'misses'"):
+        builder({}, "misses", "a table")
+
+
+def test_each_bound_reports_its_registered_ingredients():
+    inst = _instance("drop")
+    for name, criterion in CRITERIA.items():
+        b = combinatorial_bounds(inst, name)
+        assert b["objective"] == name
+        assert set(criterion.bounds) <= set(b), name
+        assert b["bound"] == max(b[k] for k in criterion.bounds), name
+
+
+def test_only_counts_of_jobs_have_absolute_gaps_and_only_makespan_is_not_a_sum():
+    assert [n for n, c in CRITERIA.items() if c.counts_jobs] == ["misses"]
+    assert [n for n, c in CRITERIA.items() if not c.additive] == ["makespan"]

@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from rtgen_opt.cli import main
+from rtgen_opt.inputs import load_instance
 from rtgen_opt.instance import Instance
 from rtgen_opt.spec import (
     SPEC_KINDS,
     PlatformSpec,
     ProfilesSpec,
     load,
-    load_instance,
     read_yaml,
     schema,
 )

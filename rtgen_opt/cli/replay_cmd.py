@@ -8,7 +8,8 @@ import click
 import pandas as pd
 
 from rtgen_opt.cli import main
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError
+from rtgen_opt.online.registry import builtin_policies
 
 #: Summary metrics shown when several policies are compared (``--policy all``).
 COMPARE_COLUMNS = (
@@ -29,8 +30,8 @@ COMPARE_COLUMNS = (
     "-p",
     default="edf-eft",
     show_default=True,
-    help="A registered policy (fcfs-fixed, round-robin, edf-fixed, edf-eft, llf-eft, heft, "
-    "xrbench-greedy, llm-hybrid), 'all' to compare them, or module:Class for your own.",
+    help=f"A registered policy ({', '.join(builtin_policies())}), 'all' to compare them, or "
+    "module:Class for your own.",
 )
 @click.option(
     "--noise",
@@ -57,14 +58,14 @@ def replay(
     """Replay an online policy on FILE (instance JSON, scenario YAML, XRBench .m, FJSP) in the
     discrete-event simulator, and print the metrics of its validated schedule: the full table
     without noise, the mean and spread over seeds with noise."""
+    from rtgen_opt.inputs import load_instance
     from rtgen_opt.metrics import evaluate
     from rtgen_opt.online import policy_names, simulate
-    from rtgen_opt.spec import load_instance
 
     if seeds is None:
         seeds = 5 if noise > 0 else 1
     if seeds < 1:
-        raise SpecError(None, "--seeds", f"expected at least 1, got {seeds}")
+        raise ArgumentError("--seeds", f"expected at least 1, got {seeds}")
     instance = load_instance(file)
     names = policy_names() if policy == "all" else [policy]
     summaries: dict[str, pd.DataFrame] = {}

@@ -6,7 +6,9 @@ from __future__ import annotations
 import click
 
 from rtgen_opt.cli import main
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError
+from rtgen_opt.exact import solver_names
+from rtgen_opt.objectives import OBJECTIVES
 
 
 def _names(value: str | None, what: str) -> tuple[str, ...] | None:
@@ -17,7 +19,7 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
         return ()
     names = tuple(n.strip() for n in value.split(","))
     if any(not n for n in names):
-        raise SpecError(None, what, f"empty name in {value!r}")
+        raise ArgumentError(what, f"empty name in {value!r}")
     return names
 
 
@@ -35,7 +37,7 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     "--objective",
     default="misses",
     show_default=True,
-    help="misses, tardiness, ttft, makespan, energy, or a lexicographic list (misses,tardiness).",
+    help=f"{', '.join(OBJECTIVES)}, or a lexicographic list (misses,tardiness).",
 )
 @click.option(
     "--policies",
@@ -46,7 +48,7 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     "--solvers",
     default="cpsat",
     show_default=True,
-    help="Comma-separated exact solvers (cpsat, milp-cbc, milp-highs); 'none' to measure gaps "
+    help=f"Comma-separated exact solvers ({', '.join(solver_names())}); 'none' to measure gaps "
     "against the solver-free bounds only.",
 )
 @click.option(
@@ -97,10 +99,10 @@ def report(
     with Gantt charts, and every schedule to --out."""
     from pathlib import Path
 
-    from rtgen_opt.objectives import parse_objective
+    from rtgen_opt.objectives import Objective
     from rtgen_opt.report import run
-    from rtgen_opt.report.sweep import DEFAULT_TIME_LIMIT
     from rtgen_opt.report.tables import aggregate_rows
+    from rtgen_opt.report.units import DEFAULT_TIME_LIMIT
 
     df = run(
         list(suite) if suite else None,
@@ -123,7 +125,7 @@ def report(
     if (df["kind"] == "policy").any():
         from rtgen_opt.report.tables import markdown_table
 
-        click.echo(markdown_table(aggregate_rows(df, parse_objective(objective))))
+        click.echo(markdown_table(aggregate_rows(df, Objective.parse(objective))))
     exact = df[df["kind"] == "exact"]
     if len(exact):
         counts = exact["status"].value_counts()
@@ -132,8 +134,8 @@ def report(
 
 
 def _load(schedule: str, instance: str):  # -> tuple[Instance, Schedule]
+    from rtgen_opt.inputs import load_instance
     from rtgen_opt.schedule import Schedule
-    from rtgen_opt.spec import load_instance
 
     return load_instance(instance), Schedule.load(schedule)
 

@@ -8,6 +8,9 @@ import time
 import click
 
 from rtgen_opt.cli import main
+from rtgen_opt.exact import solver_names
+from rtgen_opt.grid import relative_gap
+from rtgen_opt.objectives import OBJECTIVES
 
 #: Progress lines start after this many seconds, at most one per PROGRESS_EVERY_S.
 PROGRESS_AFTER_S = 2.0
@@ -26,7 +29,7 @@ class _ProgressPrinter:
         if now < PROGRESS_AFTER_S or now - self.last < PROGRESS_EVERY_S:
             return
         self.last = now
-        gap = (objective - bound) / max(abs(objective), 1e-9) if math.isfinite(bound) else math.nan
+        gap = relative_gap(objective, bound) if math.isfinite(bound) else math.nan
         click.echo(
             f"[{now:7.1f} s] incumbent {objective:.6g}  bound {bound:.6g}  gap {gap:.2%}",
             err=True,
@@ -61,7 +64,7 @@ def _fmt(values) -> str:
     "-o",
     default="misses",
     show_default=True,
-    help="misses, tardiness, ttft, makespan, energy, or a lexicographic list 'misses,tardiness'.",
+    help=f"{', '.join(OBJECTIVES)}, or a lexicographic list 'misses,tardiness'.",
 )
 @click.option(
     "--settings",
@@ -69,7 +72,9 @@ def _fmt(values) -> str:
     show_default=True,
     help="Named solver settings (solvers/NAME.toml) or a .toml path.",
 )
-@click.option("--solver", default=None, help="cpsat (default), milp-cbc or milp-highs.")
+@click.option(
+    "--solver", default=None, help=f"One of {', '.join(solver_names())} [settings: cpsat]."
+)
 @click.option("--time-limit", "-t", type=float, default=None, help="Seconds [settings: 10].")
 @click.option("--workers", "-w", type=int, default=None, help="Solver threads [settings: 2].")
 @click.option("--seed", type=int, default=None, help="Solver random seed [settings: 0].")
@@ -112,7 +117,7 @@ def solve(
     """
     from rtgen_opt.exact.solve import load_settings
     from rtgen_opt.exact.solve import solve as run_solve
-    from rtgen_opt.spec import load_instance
+    from rtgen_opt.inputs import load_instance
 
     opts = load_settings(settings)
     for key, value in (

@@ -29,9 +29,9 @@ def validate(schedule: str, instance_file: str, xrbench: bool) -> None:
     any; otherwise prints the metrics table and exits with 0. Unreadable or malformed files
     exit with status 2.
     """
+    from rtgen_opt.inputs import load_instance
     from rtgen_opt.metrics import evaluate, xrbench_score_of
     from rtgen_opt.schedule import Schedule
-    from rtgen_opt.spec import load_instance
     from rtgen_opt.validate import validate as find_violations
 
     instance = load_instance(instance_file)

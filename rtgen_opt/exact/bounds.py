@@ -3,7 +3,9 @@
 Every bound here holds for every valid schedule of the instance (see ``formulations/bounds.md``
 for the derivations and which bound applies to which objective). They are cheap -- one pass
 over the graph plus a sort per time window -- and :func:`rtgen_opt.solve` uses them to raise the
-solver's bound where they are stronger.
+solver's bound where they are stronger. :data:`BOUNDS` holds one entry per criterion of the
+objective registry (:mod:`rtgen_opt.objectives`); :func:`combinatorial_bounds` looks it up by
+name.
 
 All times are computed in the integer model time of :func:`rtgen_opt.exact.windows.windows`, so
 "``x`` ends no earlier than ``y``" rounds up to the grid exactly.
@@ -12,15 +14,16 @@ All times are computed in the integer model time of :func:`rtgen_opt.exact.windo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from rtgen_opt import grid
 from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import parse_objective
+from rtgen_opt.objectives import Objective, ObjectiveLike, builder
 
 #: At most this many window ends (releases, deadlines) on each side are tried per bound.
 MAX_WINDOW_ENDS = 60
@@ -34,20 +37,9 @@ def mandatory_tasks(instance: Instance) -> tuple[str, ...]:
     In ``drop`` mode: the tasks of jobs that cannot be dropped and of every job they depend on
     (a job depending on a dropped job must be dropped, so those ancestors must run).
     """
-    if instance.miss_mode == "late":
-        return instance.tasks
-    jobs = instance.jobs
-    g = instance.graph
-    keep: set[str] = set()
-    stack = [j for j, job in jobs.items() if not job.droppable]
-    while stack:
-        j = stack.pop()
-        if j in keep:
-            continue
-        keep.add(j)
-        for t in jobs[j].tasks:
-            stack.extend(g.nodes[u]["job"] for u in g.predecessors(t))
-    return tuple(t for t in instance.tasks if g.nodes[t]["job"] in keep)
+    droppable = instance.droppable
+    nodes = instance.graph.nodes
+    return tuple(t for t in instance.tasks if nodes[t]["job"] not in droppable)
 
 
 def _eligibility_sets(instance: Instance, win: Windows) -> list[frozenset[str]]:
@@ -228,7 +220,7 @@ def miss_bounds(instance: Instance, win: Windows) -> dict[str, float]:
                     ]
                     loss = _fractional_knapsack_loss(items, len(procs) * (b - a))
                     if integral:
-                        loss = math.ceil(loss - 1e-9)
+                        loss = grid.ceil(loss)
                     best = max(best, loss)
     return {"sure_misses": float(sure_weight), "window_misses": float(sure_weight + best)}
 
@@ -273,35 +265,65 @@ def energy_bound(instance: Instance, win: Windows) -> float:
     return total
 
 
-def bounds(
-    instance: Instance,
-    objective: str | Sequence[str] = "misses",
-    *,
-    solver: str | None = None,
-    time_limit: float = 10.0,
-    workers: int = 2,
+def _makespan_bound(instance: Instance, win: Windows) -> dict[str, float]:
+    out = makespan_bounds(instance, win)
+    return {**out, "bound": max(out["critical_path"], out["load"], out["energetic"])}
+
+
+def _miss_bound(instance: Instance, win: Windows) -> dict[str, float]:
+    out = miss_bounds(instance, win)
+    return {**out, "bound": out["window_misses"]}
+
+
+def _tardiness_bound(instance: Instance, win: Windows) -> dict[str, float]:
+    value = tardiness_bound(instance, win)
+    return {"sure_tardiness": value, "bound": value}
+
+
+def _ttft_bound(instance: Instance, win: Windows) -> dict[str, float]:
+    value = ttft_bound(instance, win)
+    return {"ttft": value, "bound": value}
+
+
+def _energy_bound(instance: Instance, win: Windows) -> dict[str, float]:
+    value = energy_bound(instance, win)
+    return {"energy": value, "bound": value}
+
+
+#: The solver-free bound of each criterion of :data:`rtgen_opt.objectives.CRITERIA`: a function
+#: ``(instance, windows) -> {ingredient: value, ..., "bound": best}``.
+BOUNDS: dict[str, Callable[[Instance, Windows], dict[str, float]]] = {
+    "misses": _miss_bound,
+    "tardiness": _tardiness_bound,
+    "ttft": _ttft_bound,
+    "makespan": _makespan_bound,
+    "energy": _energy_bound,
+}
+
+
+def combinatorial_bounds(
+    instance: Instance, objective: ObjectiveLike = "misses", *, win: Windows | None = None
 ) -> dict[str, Any]:
-    """Lower bounds on the (first component of the) objective.
+    """Solver-free lower bounds on the first component of ``objective``.
 
     Parameters
     ----------
     instance
         The instance.
     objective
-        Objective name or lexicographic list; bounds are for its first component.
-    solver
-        If given (e.g. ``"cpsat"``), also solve for ``time_limit`` seconds and report the
-        solver's proven bound as ``"solver"``.
-    time_limit, workers
-        Limits of that solve.
+        Objective name, lexicographic list or :class:`~rtgen_opt.objectives.Objective`; bounds
+        are for its first component.
+    win
+        Precomputed :func:`~rtgen_opt.exact.windows.windows` of the instance.
 
     Returns
     -------
     dict
         ``objective`` (the component bounded), ``bound`` (the best valid bound, in the
-        objective's units) and each ingredient by name: ``critical_path`` and ``load``
-        (makespan), ``sure_misses`` and ``window_misses`` (misses), ``sure_tardiness``
-        (tardiness), ``ttft`` (ttft), ``energy`` (energy), ``solver`` (when asked).
+        objective's units) and each ingredient by name (the criterion's ``bounds``):
+        ``critical_path``, ``load`` and ``energetic`` (makespan), ``sure_misses`` and
+        ``window_misses`` (misses), ``sure_tardiness`` (tardiness), ``ttft`` (ttft),
+        ``energy`` (energy).
 
     Examples
     --------
@@ -310,32 +332,14 @@ def bounds(
     >>> g = nx.DiGraph()
     >>> for t in "abc":
     ...     g.add_node(t, durations={"m0": 2.0, "m1": 2.0})
-    >>> b = bounds(Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"])), "makespan")
+    >>> inst = Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"]))
+    >>> b = combinatorial_bounds(inst, "makespan")
     >>> b["critical_path"], b["load"], b["bound"]  # 6 ms of work on 2 processors, in 2 ms steps
     (2.0, 4.0, 4.0)
     """
-    name = parse_objective(objective)[0]
-    win = windows(instance)
-    out: dict[str, Any] = {"objective": name}
-    if name == "makespan":
-        out.update(makespan_bounds(instance, win))
-        best = max(out["critical_path"], out["load"], out["energetic"])
-    elif name == "misses":
-        out.update(miss_bounds(instance, win))
-        best = out["window_misses"]
-    elif name == "tardiness":
-        out["sure_tardiness"] = best = tardiness_bound(instance, win)
-    elif name == "ttft":
-        out["ttft"] = best = ttft_bound(instance, win)
-    else:
-        out["energy"] = best = energy_bound(instance, win)
-    if solver is not None:
-        from rtgen_opt.exact.solve import solve
-
-        result = solve(instance, name, solver, time_limit=time_limit, workers=workers)
-        out["solver"] = result.bound[0] if result.bound else None
-        out["solver_status"] = str(result.status)
-        if out["solver"] is not None:
-            best = max(best, out["solver"])
-    out["bound"] = float(best)
+    criterion = Objective.parse(objective).first
+    win = win or windows(instance)
+    out: dict[str, Any] = {"objective": criterion.name}
+    out.update(builder(BOUNDS, criterion.name, "exact.bounds.BOUNDS")(instance, win))
+    out["bound"] = float(out["bound"])
     return out

@@ -26,9 +26,10 @@ import bisect
 import math
 from collections.abc import Callable, Sequence
 
+from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import missed_jobs, objective_values, parse_objective
+from rtgen_opt.objectives import Objective, ObjectiveLike, missed_jobs
 from rtgen_opt.schedule import Schedule
 
 RULES = ("edf", "cp", "fifo", "energy")
@@ -116,7 +117,7 @@ def _drop_hopeless(instance: Instance, schedule: Schedule, method: str) -> Sched
     dropped: set[str] = set()
     for jid in sorted(missed):
         closure = instance.drop_closure([jid])
-        if closure <= missed and all(jobs[j].droppable for j in closure):
+        if closure <= missed and jid in instance.droppable:
             dropped |= closure
     if not dropped:
         return schedule
@@ -127,7 +128,7 @@ def _drop_hopeless(instance: Instance, schedule: Schedule, method: str) -> Sched
 
 def list_schedule(
     instance: Instance,
-    objective: str | Sequence[str] = "misses",
+    objective: ObjectiveLike = "misses",
     *,
     rules: Sequence[str] = RULES,
     win: Windows | None = None,
@@ -161,7 +162,7 @@ def list_schedule(
     >>> sorted((t, pl.processor, pl.end) for t, pl in s.placements.items())
     [('a', 'm0', 3.0), ('b', 'm1', 2.0)]
     """
-    objectives = parse_objective(objective)
+    parsed = Objective.parse(objective)
     win = win or windows(instance)
     keys = _priorities(instance, win)
     best: tuple[tuple[float, ...], str, Schedule] | None = None
@@ -173,8 +174,9 @@ def list_schedule(
             method=method,
         )
         schedule = _drop_hopeless(instance, schedule, method)
-        values = objective_values(instance, schedule, objectives)
+        values = parsed.values(instance, schedule)
         if best is None or (values, rule) < best[:2]:
             best = (values, rule, schedule)
-    assert best is not None, "at least one rule"
+    if best is None:
+        raise ArgumentError("rules", "expected at least one rule of " + ", ".join(RULES))
     return best[2]

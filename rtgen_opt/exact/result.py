@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from rtgen_opt.grid import close, relative_gap
 from rtgen_opt.schedule import Schedule
 
 
@@ -41,13 +42,13 @@ class Result:
 
     @property
     def gap(self) -> float | None:
-        """Relative gap ``(objective - bound) / max(|objective|, 1e-9)`` of the first component
+        """Relative gap ``(objective - bound) / |objective|`` of the first component
         that is not closed; 0 when optimal, ``None`` without a schedule or bound."""
         if self.status is SolveStatus.OPTIMAL:
             return 0.0
         if self.objective is None or self.bound is None:
             return None
         for obj, lb in zip(self.objective, self.bound, strict=False):
-            if obj - lb > 1e-9 * max(1.0, abs(obj)):
-                return (obj - lb) / max(abs(obj), 1e-9) if math.isfinite(lb) else None
+            if not close(obj, lb):
+                return relative_gap(obj, lb) if math.isfinite(lb) else None
         return 0.0

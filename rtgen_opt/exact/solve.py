@@ -9,8 +9,9 @@ combinatorial bound where that is stronger, and checks ``bound <= objective``.
 
 Backend contract
 ----------------
-A backend is ``fn(instance, objectives, *, time_limit, workers, seed, hint, progress,
-**options) -> Result`` where ``objectives`` is the parsed tuple of objective names, ``hint`` a
+A backend is ``fn(instance, objective, *, time_limit, workers, seed, hint, progress,
+**options) -> Result`` where ``objective`` is the parsed :class:`~rtgen_opt.objectives.Objective`,
+``hint`` a
 valid :class:`Schedule` (always given), and ``progress`` ``None`` or a callable
 ``progress(elapsed_s, objective, bound)`` to be called on every new incumbent / bound, in the
 objective's units (for a lexicographic objective: of the component being minimised). On
@@ -23,37 +24,28 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import replace
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from rtgen_opt.errors import InvalidScheduleError
-from rtgen_opt.exact import backend
+from rtgen_opt.errors import ArgumentError, InternalError, InvalidScheduleError, SpecError
+from rtgen_opt.exact import DEFAULT_SOLVER, backend
+from rtgen_opt.exact.bounds import combinatorial_bounds
+from rtgen_opt.exact.lexicographic import Progress
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.result import Result, SolveStatus
+from rtgen_opt.grid import close, leq
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import objective_values, parse_objective
+from rtgen_opt.objectives import DEFAULT_OBJECTIVE, Objective, ObjectiveLike
 from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import check, validate
-
-Progress = Callable[[float, float, float], None]
-
-#: Relative and absolute slack when comparing a bound with a recomputed objective (floats).
-BOUND_TOLERANCE = 1e-6
-
-
-def _leq(a: float, b: float) -> bool:
-    return a <= b + BOUND_TOLERANCE * max(1.0, abs(b))
-
-
-def _close(a: float, b: float) -> bool:
-    return _leq(a, b) and _leq(b, a)
 
 
 def solve(
     instance: Instance,
-    objective: str | Sequence[str] = "misses",
-    solver: str = "cpsat",
+    objective: ObjectiveLike = DEFAULT_OBJECTIVE,
+    solver: str = DEFAULT_SOLVER,
     *,
     time_limit: float = 10.0,
     workers: int = 2,
@@ -115,15 +107,15 @@ def solve(
     ('optimal', (4.0,))
     """
     started = time.perf_counter()
-    objectives = parse_objective(objective)
+    parsed = Objective.parse(objective)
+    fn = backend(solver)
     if hint is None:
-        hint = list_schedule(instance, objectives)
+        hint = list_schedule(instance, parsed)
     else:
         check(instance, hint)
-    fn = backend(solver)
     result: Result = fn(
         instance,
-        objectives,
+        parsed,
         time_limit=float(time_limit),
         workers=int(workers),
         seed=int(seed),
@@ -140,25 +132,25 @@ def solve(
         stats["schedule_from"] = "hint"
     if schedule is None:
         # Every instance has a schedule (the hint is one), so "infeasible" is a backend bug.
-        raise AssertionError(f"{solver}: claims the instance is infeasible, yet the hint is valid")
+        raise InternalError(f"{solver}: claims the instance is infeasible, yet the hint is valid")
 
     violations = validate(instance, schedule)
     if violations:
         raise InvalidScheduleError(violations)
-    values = objective_values(instance, schedule, objectives)
+    values = parsed.values(instance, schedule)
     if result.objective is not None:
         stats["solver_objective"] = tuple(result.objective)
         if stats.get("schedule_from") != "hint" and not all(
-            _close(a, b) for a, b in zip(values, result.objective, strict=True)
+            close(a, b) for a, b in zip(values, result.objective, strict=True)
         ):
-            raise AssertionError(
+            raise InternalError(
                 f"{solver}: objective {result.objective} disagrees with the schedule's {values}"
             )
 
-    bound = _combine_bounds(instance, objectives, result.bound, stats)
+    bound = _combine_bounds(instance, parsed, result.bound, stats)
     _check_bound(solver, values, bound)
     if status is SolveStatus.FEASIBLE and all(
-        _close(v, b) for v, b in zip(values, bound, strict=True)
+        close(v, b) for v, b in zip(values, bound, strict=True)
     ):
         status = SolveStatus.OPTIMAL  # the combinatorial bound closed the gap
         stats["closed_by"] = "combinatorial bound"
@@ -171,7 +163,7 @@ def solve(
         else solver,
         solver=solver,
         status=str(status),
-        objective_name=",".join(objectives),
+        objective_name=str(parsed),
         objective=list(values),
         bound=list(bound),
     )
@@ -182,23 +174,21 @@ def solve(
         bound=bound,
         runtime=runtime,
         schedule=schedule,
-        objective_name=objectives,
+        objective_name=parsed.names,
         stats=stats,
     )
 
 
 def _combine_bounds(
     instance: Instance,
-    objectives: tuple[str, ...],
+    objective: Objective,
     solver_bound: tuple[float, ...] | None,
     stats: dict[str, Any],
 ) -> tuple[float, ...]:
     """The solver's bound, with its first component raised to the combinatorial bound."""
-    from rtgen_opt.exact.bounds import bounds  # late: bounds imports this module's neighbours
-
-    bound = list(solver_bound) if solver_bound is not None else [0.0] * len(objectives)
+    bound = list(solver_bound) if solver_bound is not None else [0.0] * len(objective)
     bound = [-math.inf if b is None or math.isnan(b) else b for b in bound]
-    cheap = bounds(instance, objectives[0])["bound"]
+    cheap = combinatorial_bounds(instance, objective)["bound"]
     if cheap > bound[0]:
         stats["bound_from"] = "combinatorial"
         bound[0] = cheap
@@ -212,10 +202,46 @@ def _check_bound(solver: str, values: tuple[float, ...], bound: tuple[float, ...
     it is only comparable while those are closed.
     """
     for v, b in zip(values, bound, strict=True):
-        if not _leq(b, v):
-            raise AssertionError(f"{solver}: bound {bound} exceeds objective {values}")
-        if not _close(v, b):
+        if not leq(b, v):
+            raise InternalError(f"{solver}: bound {bound} exceeds objective {values}")
+        if not close(v, b):
             return
+
+
+def bounds(
+    instance: Instance,
+    objective: ObjectiveLike = DEFAULT_OBJECTIVE,
+    *,
+    solver: str | None = None,
+    time_limit: float = 10.0,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """Lower bounds on the (first component of the) objective: ``rtgen_opt.bounds``.
+
+    The solver-free bounds of :func:`~rtgen_opt.exact.bounds.combinatorial_bounds` and, with
+    ``solver`` (e.g. ``"cpsat"``), the bound that solver proves in ``time_limit`` seconds on
+    ``workers`` threads, as ``"solver"`` (and ``"solver_status"``); ``bound`` is the best.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from rtgen_opt.instance import Platform
+    >>> g = nx.DiGraph()
+    >>> for t in "abc":
+    ...     g.add_node(t, durations={"m0": 2.0, "m1": 2.0})
+    >>> b = bounds(Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"])), "makespan")
+    >>> b["critical_path"], b["load"], b["bound"]  # 6 ms of work on 2 processors, in 2 ms steps
+    (2.0, 4.0, 4.0)
+    """
+    first = Objective.parse(objective).first
+    out = combinatorial_bounds(instance, [first.name])
+    if solver is not None:
+        result = solve(instance, [first.name], solver, time_limit=time_limit, workers=workers)
+        out["solver"] = result.bound[0] if result.bound else None
+        out["solver_status"] = str(result.status)
+        if out["solver"] is not None:
+            out["bound"] = float(max(out["bound"], out["solver"]))
+    return out
 
 
 SETTINGS_KEYS = ("solver", "time_limit", "workers", "seed", "parameters")
@@ -241,11 +267,6 @@ def load_settings(name: str) -> dict[str, Any]:
     >>> load_settings("default")["time_limit"]
     10.0
     """
-    from importlib import resources
-    from pathlib import Path
-
-    from rtgen_opt.errors import SpecError
-
     try:
         import tomllib
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -266,7 +287,7 @@ def load_settings(name: str) -> dict[str, Any]:
                 for p in resources.files("rtgen_opt").joinpath("data", "solvers").iterdir()
                 if p.name.endswith(".toml")
             )
-            raise SpecError(None, "settings", f"unknown settings {name!r}; known: {known}")
+            raise ArgumentError("settings", f"unknown settings {name!r}; known: {known}")
         text = res.read_text()
     try:
         data = tomllib.loads(text)

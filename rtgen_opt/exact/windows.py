@@ -49,6 +49,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property, reduce
 
+from rtgen_opt import grid
 from rtgen_opt.instance import Instance
 
 Option = tuple[str, str]  # (task, processor)
@@ -216,12 +217,13 @@ def windows(instance: Instance, *, makespan_upper: float | None = None) -> Windo
             est[v, q] = start
 
     # Which successors run whenever their predecessor runs (so tails may count them): in late
-    # mode all of them; in drop mode those of the same job or of a job that cannot be dropped.
-    jobs = instance.jobs
+    # mode all of them; in drop mode those of the same job or of a job that cannot be dropped
+    # (Instance.droppable).
+    droppable = instance.droppable
     always_present: dict[tuple[str, str], bool] = {}
     for u, v in g.edges:
         ju, jv = g.nodes[u]["job"], g.nodes[v]["job"]
-        always_present[u, v] = instance.miss_mode == "late" or ju == jv or not jobs[jv].droppable
+        always_present[u, v] = ju == jv or jv not in droppable
 
     tail: dict[Option, int] = {}
     for u in reversed(tasks):
@@ -257,7 +259,7 @@ def windows(instance: Instance, *, makespan_upper: float | None = None) -> Windo
     )
     horizon = safe
     if makespan_upper is not None:
-        horizon = min(safe, math.floor(makespan_upper / scale.unit_ms + 1e-9))
+        horizon = min(safe, grid.floor(makespan_upper / scale.unit_ms))
     horizon = max(horizon, critical_path)
     return Windows(
         scale=scale,

@@ -4,5 +4,5 @@
   spec (latencies from the roofline cost model), and XRBench's schedule CSVs -> frame records.
 - :mod:`rtgen_opt.importers.fjsp`: flexible job shop instances -> an Instance.
 
-:func:`rtgen_opt.spec.load_instance` picks the importer by file suffix.
+:func:`rtgen_opt.inputs.load_instance` picks the importer by file suffix.
 """

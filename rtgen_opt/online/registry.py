@@ -1,9 +1,9 @@
 """The policy registry: names to policy classes, refusing duplicates; user plug-ins by path.
 
-Built-in policies register themselves with :func:`register` when
-:mod:`rtgen_opt.online.policies` is imported. A user's policy runs by ``"module:Class"`` (the
-module must be importable, e.g. on ``PYTHONPATH``), on the command line as
-``--policy mypkg.module:MyPolicy``.
+The built-in policies of DESIGN section 4 are registered here, in :data:`BUILTIN` order, which is
+the order every report lists them in. A user's policy runs by ``"module:Class"`` (the module must
+be importable, e.g. on ``PYTHONPATH``), on the command line as ``--policy mypkg.module:MyPolicy``,
+or is registered with :func:`register`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,20 @@ from __future__ import annotations
 import importlib
 from typing import TypeVar
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError
+from rtgen_opt.online.policies import (
+    EDFEFT,
+    HEFT,
+    LLFEFT,
+    EDFFixed,
+    FCFSFixed,
+    LLMHybrid,
+    RoundRobin,
+    XRBenchGreedy,
+)
 from rtgen_opt.online.policies.base import Policy
 
-#: Registered policies by name.
+#: Registered policies by name, in registration order.
 POLICIES: dict[str, type[Policy]] = {}
 
 P = TypeVar("P", bound=type[Policy])
@@ -37,9 +47,28 @@ def register(cls: P) -> P:
     return cls
 
 
+#: The built-in policies, in the order of DESIGN section 4 (the order of every report).
+BUILTIN: tuple[type[Policy], ...] = (
+    FCFSFixed,
+    RoundRobin,
+    EDFFixed,
+    EDFEFT,
+    LLFEFT,
+    HEFT,
+    XRBenchGreedy,
+    LLMHybrid,
+)
+for _cls in BUILTIN:
+    register(_cls)
+
+
+def builtin_policies() -> tuple[str, ...]:
+    """Names of the built-in policies, in :data:`BUILTIN` order."""
+    return tuple(cls.name for cls in BUILTIN)
+
+
 def policy_names() -> list[str]:
     """Names of the registered policies, sorted."""
-    _load_builtins()
     return sorted(POLICIES)
 
 
@@ -50,7 +79,7 @@ def make_policy(spec: str | Policy | type[Policy]) -> Policy:
 
     Raises
     ------
-    SpecError
+    ArgumentError
         For an unknown name, a module or class that cannot be loaded, or a class that is not a
         :class:`Policy`.
     """
@@ -59,30 +88,25 @@ def make_policy(spec: str | Policy | type[Policy]) -> Policy:
     if isinstance(spec, type):
         cls = spec
     elif isinstance(spec, str):
-        _load_builtins()
         if spec in POLICIES:
             return POLICIES[spec]()
         if ":" not in spec:
-            raise SpecError(
-                None, "policy", f"unknown policy {spec!r}; known: {', '.join(sorted(POLICIES))}"
+            raise ArgumentError(
+                "policy", f"unknown policy {spec!r}; known: {', '.join(sorted(POLICIES))}"
             )
         module_name, _, attr = spec.partition(":")
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise SpecError(None, "policy", f"cannot import {module_name!r}: {exc}") from None
+            raise ArgumentError("policy", f"cannot import {module_name!r}: {exc}") from None
         cls = getattr(module, attr, None)
         if cls is None:
-            raise SpecError(None, "policy", f"module {module_name!r} has no {attr!r}")
+            raise ArgumentError("policy", f"module {module_name!r} has no {attr!r}")
     else:
-        raise SpecError(None, "policy", f"expected a policy name or class, got {spec!r}")
+        raise ArgumentError("policy", f"expected a policy name or class, got {spec!r}")
     if not (isinstance(cls, type) and issubclass(cls, Policy)):
-        raise SpecError(None, "policy", f"{spec!r} is not a subclass of rtgen_opt.online.Policy")
+        raise ArgumentError("policy", f"{spec!r} is not a subclass of rtgen_opt.online.Policy")
     pol = cls()
     if not pol.name:
         pol.name = spec if isinstance(spec, str) else f"{cls.__module__}:{cls.__qualname__}"
     return pol
-
-
-def _load_builtins() -> None:
-    importlib.import_module("rtgen_opt.online.policies")

@@ -1,4 +1,6 @@
-"""The discrete-event simulator that replays an online policy on an instance.
+"""The discrete-event simulator that replays an online policy on an instance (the entry points,
+:func:`~rtgen_opt.online.replay.simulate` and :func:`~rtgen_opt.online.replay.replay`, are in
+:mod:`rtgen_opt.online.replay`).
 
 Semantics
 ---------
@@ -35,7 +37,7 @@ completion, late. When the closure holds a job that may not be dropped (an LLM j
 already started, the late job is kept (it runs, late) because dropping it would force dropping a
 job that cannot be dropped. In ``late`` mode nothing is dropped.
 
-Noise (:func:`perturb`): task ``t``'s durations on every processor are multiplied by one factor
+Noise (:func:`rtgen_opt.online.replay.perturb`): task ``t``'s durations on every processor are multiplied by one factor
 ``exp(sigma * z_t - sigma**2 / 2)``, ``z_t`` standard normal from ``numpy.random.default_rng(seed)``
 drawn in the instance's topological task order: lognormal with **mean one** (the median is
 ``exp(-sigma**2/2)``). The policy plans with the nominal durations (a running task is expected to
@@ -45,32 +47,31 @@ schedule is validated against the perturbed ("actual") instance.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import math
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-import numpy as np
-
-from rtgen_opt.errors import RtgenError, SpecError
+from rtgen_opt.errors import PolicyError
+from rtgen_opt.grid import ticks
 from rtgen_opt.instance import Instance
 from rtgen_opt.schedule import Schedule
-from rtgen_opt.validate import check
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.policies.base import Policy
 
 # Task states.
 WAITING, READY, RUNNING, DONE, DROPPED = range(5)
 INF = math.inf
-NOISE_MODEL = "lognormal, mean one: factor = exp(sigma*z - sigma^2/2) per task"
 
 
-class PolicyError(RtgenError):
-    """A policy made an illegal decision, or left ready tasks unscheduled at the end."""
+class Decider(Protocol):
+    """What the event loop calls on a policy (:class:`rtgen_opt.online.Policy` is one)."""
+
+    name: str
+    wants_arrivals: bool
+
+    def reset(self, sim: Simulation) -> None: ...
+
+    def arrive(self, sim: Simulation, now: int, jobs: list[int]) -> None: ...
+
+    def decide(self, sim: Simulation, now: int, ready: list[int]) -> list[tuple[int, int]]: ...
 
 
 class Simulation:
@@ -136,9 +137,9 @@ class Simulation:
 
         # Plain lists indexed by task: the event loop never touches networkx.
         attrs = [nodes[t] for t in self.task_ids]
-        self.release: list[int] = [round(a["release"] / res) for a in attrs]
+        self.release: list[int] = [ticks(a["release"], res) for a in attrs]
         self.deadline: list[float] = [
-            INF if a["deadline"] is None else round(a["deadline"] / res) for a in attrs
+            INF if a["deadline"] is None else ticks(a["deadline"], res) for a in attrs
         ]
         self.stream: list[str] = [a["stream"] for a in attrs]
         self.phase: list[str] = [a["phase"] for a in attrs]
@@ -147,7 +148,7 @@ class Simulation:
         for a in attrs:
             row: list[int | None] = [None] * P
             for pname, ms in a["durations"].items():
-                row[pindex[pname]] = round(ms / res)
+                row[pindex[pname]] = ticks(ms, res)
             self.dur.append(row)
             self.eligible.append(tuple([(p, d) for p, d in enumerate(row) if d is not None]))
         if actual is plan:
@@ -158,7 +159,7 @@ class Simulation:
             for t in self.task_ids:
                 arow: list[int | None] = [None] * P
                 for pname, ms in anodes[t]["durations"].items():
-                    arow[pindex[pname]] = round(ms / res)
+                    arow[pindex[pname]] = ticks(ms, res)
                 self._actual.append(arow)
 
         # Transfer tables, shared between edges with the same bytes and no explicit delay.
@@ -192,12 +193,11 @@ class Simulation:
         jindex = {j: k for k, j in enumerate(self.job_ids)}
         self.job: list[int] = [jindex[a["job"]] for a in attrs]
         self.job_tasks = tuple(tuple(index[t] for t in jb.tasks) for jb in jobs.values())
-        self.job_release = [round(jb.release / res) for jb in jobs.values()]
+        self.job_release = [ticks(jb.release, res) for jb in jobs.values()]
         self.job_deadline = [
-            INF if jb.deadline is None else round(jb.deadline / res) for jb in jobs.values()
+            INF if jb.deadline is None else ticks(jb.deadline, res) for jb in jobs.values()
         ]
-        drop_mode = plan.miss_mode == "drop"
-        self.job_droppable = [drop_mode and jb.droppable for jb in jobs.values()]
+        self.job_droppable = [j in plan.droppable for j in jobs]
         succ_jobs = plan.job_successors
         self._job_succ = tuple(tuple(jindex[d] for d in succ_jobs[j]) for j in self.job_ids)
 
@@ -273,7 +273,7 @@ class Simulation:
         return ticks * self.resolution
 
     # ----------------------------------------------------------------- the loop
-    def run(self, policy: Policy) -> None:
+    def run(self, policy: Decider) -> None:
         """Replay ``policy`` from time 0 until every task has finished or was dropped."""
         policy.reset(self)
         n = self.n_tasks
@@ -290,7 +290,7 @@ class Simulation:
         rel_order = sorted(range(n), key=lambda i: (release[i], i))
         ri = 0
         n_jobs = len(self.job_ids)
-        hook_arrive = type(policy).arrive is not _base_arrive()
+        hook_arrive = policy.wants_arrivals
         ji = 0
         job_release = self.job_release
         drop_heap = [
@@ -423,154 +423,3 @@ class Simulation:
         ]
         dropped = [self.job_ids[j] for j in self.dropped_jobs]
         return Schedule.build(rows, dropped, **provenance)
-
-
-def _base_arrive() -> Any:
-    from rtgen_opt.online.policies.base import Policy
-
-    return Policy.arrive
-
-
-# --------------------------------------------------------------------------- entry points
-@dataclass(frozen=True)
-class Replay:
-    """One replay: the validated schedule, the instance it is valid for, and run statistics.
-
-    ``instance`` is the perturbed instance when noise was applied (the nominal one otherwise);
-    metrics of the schedule must be computed on it.
-    """
-
-    schedule: Schedule
-    instance: Instance
-    policy: str
-    noise: float
-    seed: int
-    stats: Mapping[str, float] = field(default_factory=dict)
-
-
-def perturb(instance: Instance, noise: float, seed: int = 0) -> Instance:
-    """The instance with durations multiplied by seeded mean-one lognormal factors.
-
-    One factor per task, ``exp(noise * z - noise**2 / 2)`` with ``z`` standard normal drawn from
-    ``numpy.random.default_rng(seed)`` in topological task order. ``noise == 0`` returns the
-    instance itself.
-
-    Raises
-    ------
-    SpecError
-        When ``noise`` is negative or not finite.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> from rtgen_opt.instance import Platform
-    >>> g = nx.DiGraph(); g.add_node("a", durations={"m": 10.0})
-    >>> inst = Instance.from_networkx(g, Platform.homogeneous(["m"]))
-    >>> perturb(inst, 0.0) is inst
-    True
-    >>> perturb(inst, 0.2, seed=1).durations("a") == perturb(inst, 0.2, seed=1).durations("a")
-    True
-    """
-    if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-        raise SpecError(None, "noise", f"expected a finite sigma >= 0, got {noise!r}")
-    if noise == 0:
-        return instance
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal(len(instance.tasks))
-    factors = np.exp(noise * z - noise * noise / 2.0)
-    return instance.with_durations(
-        {t: float(f) for t, f in zip(instance.tasks, factors, strict=True)},
-        name=f"{instance.name}~noise{noise:g}/seed{seed}",
-    )
-
-
-def simulate(
-    instance: Instance,
-    policy: str | Policy | type[Policy],
-    *,
-    noise: float = 0.0,
-    seed: int = 0,
-    validate: bool = True,
-) -> Replay:
-    """Replay ``policy`` on ``instance`` and return the schedule with the instance it is valid for.
-
-    Parameters
-    ----------
-    instance
-        The nominal instance (what the policy plans with).
-    policy
-        A registered name (``rtgen_opt.online.POLICIES``), ``"module:Class"`` for a user's
-        policy class, a :class:`Policy` subclass or an instance of one.
-    noise
-        Sigma of the mean-one lognormal duration noise (0: none); see :func:`perturb`.
-    seed
-        Seed of the noise.
-    validate
-        Check the schedule against the (perturbed) instance; only benchmarks turn this off.
-
-    Raises
-    ------
-    SpecError
-        For an unknown policy name or a bad noise level.
-    PolicyError
-        When a policy makes an illegal decision or leaves work unscheduled.
-    InvalidScheduleError
-        Never for a correct simulator; the check is the contract.
-    """
-    from rtgen_opt.online.registry import make_policy
-
-    pol = make_policy(policy)
-    actual = perturb(instance, noise, seed)
-    # The simulator allocates many small objects and frees none until the end: the cyclic
-    # garbage collector would only rescan the instance's graph again and again.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        t0, c0 = time.perf_counter(), time.process_time()
-        sim = Simulation(instance, actual)
-        t1, c1 = time.perf_counter(), time.process_time()
-        sim.run(pol)
-        t2, c2 = time.perf_counter(), time.process_time()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    sched = sim.schedule(method=pol.name, seed=seed, noise=noise, noise_model=NOISE_MODEL)
-    if validate:
-        check(actual, sched)
-    stats = {
-        "tasks": sim.n_tasks,
-        "events": sim.events,
-        "decisions": sim.decisions,
-        "setup_s": t1 - t0,
-        "run_s": t2 - t1,
-        "setup_cpu_s": c1 - c0,
-        "run_cpu_s": c2 - c1,
-    }
-    return Replay(sched, actual, pol.name, noise, seed, stats)
-
-
-def replay(
-    instance: Instance,
-    policy: str | Policy | type[Policy],
-    *,
-    noise: float = 0.0,
-    seed: int = 0,
-) -> Schedule:
-    """The validated schedule of ``policy`` replayed on ``instance`` (see :func:`simulate`).
-
-    With ``noise > 0`` the schedule is valid for ``perturb(instance, noise, seed)``, not for the
-    nominal instance; use :func:`simulate` to get both.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> from rtgen_opt.instance import Platform
-    >>> g = nx.DiGraph()
-    >>> g.add_node("a", durations={"cpu": 4.0, "npu": 1.0}, deadline=3.0)
-    >>> g.add_node("b", durations={"cpu": 3.0, "npu": 1.0}, deadline=3.0)
-    >>> inst = Instance.from_networkx(g, Platform.homogeneous(["cpu", "npu"]))
-    >>> s = replay(inst, "edf-eft")
-    >>> [(t, pl.processor, pl.start, pl.end) for t, pl in s.placements.items()]
-    [('a', 'npu', 0.0, 1.0), ('b', 'npu', 1.0, 2.0)]
-    """
-    return simulate(instance, policy, noise=noise, seed=seed).schedule

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import write_atomic
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import job_completions, missed_jobs
 from rtgen_opt.schedule import Schedule
@@ -182,8 +183,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     schedule gives the same file bytes.
     """
     import io
-
-    from rtgen_opt.files import write_atomic
 
     path = Path(path)
     fmt = picture_format(path)

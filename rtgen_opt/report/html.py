@@ -11,7 +11,7 @@ Layout of the output folder::
     figures/<instance>/gaps.png         gap per method on one instance
     figures/<instance>/gantt-<method>.png   the optimal schedule, the best and the worst policy
     traces/<instance>/<method>.json     Chrome traces of the pictured schedules (Perfetto)
-    cache/<key>.json                    finished units, for resuming (see sweep.py)
+    cache/<key>.json                    finished units, for resuming (see executor.py)
 
 Every file is written atomically, and the same sweep writes the same bytes (except wall times).
 """
@@ -22,18 +22,19 @@ import html
 import json
 import math
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
+from rtgen_opt import __version__
+from rtgen_opt.errors import InternalError
 from rtgen_opt.files import write_atomic
 from rtgen_opt.report import tables
+from rtgen_opt.report.executor import progress_bar
 from rtgen_opt.report.gantt import draw_gantt, save_figure
+from rtgen_opt.report.records import Outcome, Sweep, lex_key
 from rtgen_opt.report.trace import save_trace
-
-if TYPE_CHECKING:
-    from rtgen_opt.report.sweep import Outcome, Sweep
 
 OPTIMAL_COLOUR = "#2ca02c"
 GAP_COLOUR = "#ff7f0e"
@@ -44,7 +45,6 @@ EXACT_COLOUR = "#1f77b4"
 def featured(sweep: Sweep, instance: str) -> list[tuple[str, str]]:
     """``(role, method)`` pairs pictured for an instance: the best exact schedule ("optimal"
     when proven), the best and the worst policy (ties broken by method name), without repeats."""
-    from rtgen_opt.report.sweep import lex_key
 
     def ok(methods: Sequence[str]) -> list[Outcome]:
         return [
@@ -73,7 +73,7 @@ def gap_figure(sweep: Sweep, instance: str) -> Figure:
     """Horizontal bars: the gap of every method on one instance (green = optimal)."""
     t = sweep.table[sweep.table["instance"] == instance]
     objective = sweep.settings.objective
-    count = objective[0] in tables.COUNT_OBJECTIVES
+    count = objective.first.counts_jobs
     methods = list(t["method"])
     gaps = [0.0 if math.isnan(g) else (g if count else 100 * g) for g in t["gap"]]
     colours = [
@@ -98,7 +98,7 @@ def aggregate_gap_figure(sweep: Sweep) -> Figure:
     """Mean (bar) and max (tick) gap per policy over the suite."""
     agg = tables.aggregate(sweep.table)
     objective = sweep.settings.objective
-    count = objective[0] in tables.COUNT_OBJECTIVES
+    count = objective.first.counts_jobs
     scale = 1.0 if count else 100.0
     names = list(agg["policy"])
     mean = [0.0 if math.isnan(v) else scale * v for v in agg["mean_gap"]]
@@ -134,7 +134,8 @@ def write_figures(
         right = max([s.makespan for s in schedules if s is not None] + deadlines, default=1.0)
         pictures[e.name] = []
         for (role, method), schedule in zip(roles, schedules, strict=True):
-            assert schedule is not None
+            if schedule is None:
+                raise InternalError(f"{e.name}: featured {method} has no schedule")
             rel = f"figures/{e.name}/gantt-{method}.png"
             fig = draw_gantt(
                 by_name[e.name].instance,
@@ -163,7 +164,7 @@ def _header(sweep: Sweep) -> list[tuple[str, str]]:
         ("instances", str(len(sweep.entries))),
         ("policies", ", ".join(sweep.policies) or "none"),
         ("exact solvers", ", ".join(sweep.solvers) or "none (combinatorial bounds only)"),
-        ("objective", ",".join(s.objective)),
+        ("objective", str(s.objective)),
         ("time limit per solve", f"{s.time_limit:g} s"),
         ("solver threads", str(s.solver_threads)),
         ("seed", str(s.seed)),
@@ -341,11 +342,7 @@ def html_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]]) -
 
 def _versions() -> dict[str, str]:
     """Versions that can change a report's numbers (pinned by the package, so stable)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import rtgen_opt
-
-    out = {"rtgen-opt": rtgen_opt.__version__}
+    out = {"rtgen-opt": __version__}
     for dist in ("ortools", "highspy", "pulp"):
         try:
             out[dist] = version(dist)
@@ -356,12 +353,10 @@ def _versions() -> dict[str, str]:
 
 def write_report(sweep: Sweep, out: Path, *, quiet: bool = True) -> None:
     """Write every file of the report into ``out`` (see the module docstring)."""
-    from rtgen_opt.report.sweep import _progress
-
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "results.csv", sweep.table.to_csv(index=False, float_format="%.10g"))
     write_schedules(sweep, out)
-    with _progress(len(sweep.entries), "report", quiet) as bar:
+    with progress_bar(len(sweep.entries), "report", quiet) as bar:
         pictures = write_figures(sweep, out, bar)
     write_atomic(out / "report.md", markdown_report(sweep, pictures))
     write_atomic(out / "report.html", html_report(sweep, pictures))
@@ -369,7 +364,7 @@ def write_report(sweep: Sweep, out: Path, *, quiet: bool = True) -> None:
         out / "settings.json",
         json.dumps(
             {
-                "objective": list(sweep.settings.objective),
+                "objective": list(sweep.settings.objective.names),
                 "time_limit": sweep.settings.time_limit,
                 "solver_threads": sweep.settings.solver_threads,
                 "seed": sweep.settings.seed,

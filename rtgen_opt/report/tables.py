@@ -9,7 +9,8 @@ For a method's schedule with objective value ``v`` on an instance whose best pro
 - ``gap_abs = v - b`` (the objective's units: weighted missed jobs, ms or mJ);
 - ``gap`` is the headline number: for a *count* objective (``misses``) it is ``gap_abs``, the
   number of (weighted) missed jobs more than the optimum could have; for the others it is the
-  relative gap ``(v - b) / max(|v|, 1e-9)``, in [0, 1], 0 when ``v`` equals the bound.
+  relative gap ``(v - b) / |v|`` (:func:`rtgen_opt.grid.relative_gap`), in [0, 1], 0 when ``v``
+  equals the bound.
 - ``optimal`` is true when ``v`` equals ``b`` (within the solvers' tolerance): the schedule is
   *provably* optimal. When an exact solver proved optimality, ``b`` is the optimum itself, so
   "optimal" is "equal to the optimum".
@@ -24,18 +25,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from rtgen_opt.report.sweep import Outcome, SuiteEntry
-
-#: Objectives whose values are counts: their gap is absolute (a number of jobs), not relative.
-COUNT_OBJECTIVES = frozenset({"misses"})
-GAP_EPS = 1e-9
-#: Slack when comparing a value with a bound (the same as rtgen_opt.exact.solve's).
-TOLERANCE = 1e-6
+from rtgen_opt.grid import leq, relative_gap
+from rtgen_opt.metrics import Metrics
+from rtgen_opt.objectives import Objective
+from rtgen_opt.report.records import Outcome
+from rtgen_opt.report.suite import SuiteEntry
 
 COLUMNS = (
     "instance",
@@ -64,34 +62,30 @@ COLUMNS = (
 )
 
 
-def _closed(value: float, bound: float) -> bool:
-    return value - bound <= TOLERANCE * max(1.0, abs(bound))
-
-
 def gap(
-    values: Sequence[float], bound: Sequence[float], objective: Sequence[str]
+    values: Sequence[float], bound: Sequence[float], objective: Objective
 ) -> tuple[float, float]:
     """``(gap, gap_abs)`` of an objective value against a lower bound (see the module docstring).
 
     Examples
     --------
-    >>> gap((3.0,), (1.0,), ("misses",))
+    >>> gap((3.0,), (1.0,), Objective.parse("misses"))
     (2.0, 2.0)
-    >>> gap((8.0,), (6.0,), ("makespan",))
+    >>> gap((8.0,), (6.0,), Objective.parse("makespan"))
     (0.25, 2.0)
-    >>> gap((1.0, 10.0), (1.0, 5.0), ("misses", "tardiness"))
+    >>> gap((1.0, 10.0), (1.0, 5.0), Objective.parse("misses,tardiness"))
     (0.5, 5.0)
-    >>> gap((2.0,), (2.0,), ("misses",))
+    >>> gap((2.0,), (2.0,), Objective.parse("misses"))
     (0.0, 0.0)
     """
-    for name, v, b in zip(objective, values, bound, strict=True):
-        if not _closed(v, b):
+    for criterion, v, b in zip(objective, values, bound, strict=True):
+        if not leq(v, b):
             diff = v - b
-            return (diff if name in COUNT_OBJECTIVES else diff / max(abs(v), GAP_EPS)), diff
+            return (diff if criterion.counts_jobs else relative_gap(v, b)), diff
     return 0.0, 0.0
 
 
-def missed_streams(metrics: Any) -> str:
+def missed_streams(metrics: Metrics | None) -> str:
     """``"cam 3/30; llm 1/4"``: the streams with misses, in the metrics' stream order."""
     if metrics is None:
         return ""
@@ -107,7 +101,7 @@ def results_table(
     solvers: Sequence[str],
     outcomes: Mapping[tuple[str, str], Outcome],
     bounds: Mapping[str, tuple[float, ...]],
-    objective: tuple[str, ...],
+    objective: Objective,
 ) -> pd.DataFrame:
     """One row per instance x method (solvers first, then policies, in the given orders)."""
     rows = []
@@ -121,7 +115,7 @@ def results_table(
                 "instance": e.name,
                 "method": method,
                 "kind": o.kind,
-                "objective": ",".join(objective),
+                "objective": str(objective),
                 "value": o.values[0] if o.values else math.nan,
                 "bound": bound[0],
                 "gap": math.nan,
@@ -203,17 +197,17 @@ def fmt_pct(x: Any) -> str:
     return f"{100 * float(x):.1f}%"
 
 
-def fmt_gap(x: Any, objective: Sequence[str]) -> str:
-    """A gap in its unit: a count for ``misses``, a percentage otherwise."""
-    if objective[0] in COUNT_OBJECTIVES:
+def fmt_gap(x: Any, objective: Objective) -> str:
+    """A gap in its unit: a count for a criterion that counts jobs, a percentage otherwise."""
+    if objective.first.counts_jobs:
         return fmt_num(x)
     return fmt_pct(x)
 
 
-def gap_definition(objective: Sequence[str]) -> str:
+def gap_definition(objective: Objective) -> str:
     """One sentence defining the gap for this objective (printed in every report)."""
-    name = ",".join(objective)
-    if objective[0] in COUNT_OBJECTIVES:
+    name = str(objective)
+    if objective.first.counts_jobs:
         unit = (
             "the absolute gap: (weighted) missed jobs above the best proven lower bound "
             "(the optimum when a solver proved it)"
@@ -247,7 +241,7 @@ INSTANCE_COLUMNS = (
 )
 
 
-def instance_rows(table: pd.DataFrame, instance: str, objective: Sequence[str]) -> list[list[str]]:
+def instance_rows(table: pd.DataFrame, instance: str, objective: Objective) -> list[list[str]]:
     """Formatted cells of an instance's table (header first)."""
     t = table[table["instance"] == instance]
     out = [[label for _, label in INSTANCE_COLUMNS]]
@@ -302,7 +296,7 @@ def stream_rows(
     return out
 
 
-def aggregate_rows(table: pd.DataFrame, objective: Sequence[str]) -> list[list[str]]:
+def aggregate_rows(table: pd.DataFrame, objective: Objective) -> list[list[str]]:
     agg = aggregate(table)
     out = [["policy", "mean gap", "max gap", "optimal", "mean DVR", "errors"]]
     for _, r in agg.iterrows():

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rtgen_opt.files import write_atomic
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import job_completions, missed_jobs
 from rtgen_opt.schedule import Schedule
@@ -217,8 +218,6 @@ def chrome_trace(instance: Instance, schedule: Schedule) -> dict[str, Any]:
 
 def save_trace(instance: Instance, schedule: Schedule, path: str | os.PathLike[str]) -> Path:
     """Write :func:`chrome_trace` as JSON, atomically."""
-    from rtgen_opt.files import write_atomic
-
     path = Path(path)
     write_atomic(path, json.dumps(chrome_trace(instance, schedule), allow_nan=False))
     return path

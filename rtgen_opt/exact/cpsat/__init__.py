@@ -2,10 +2,11 @@
 
 The model lives in :mod:`.model` (variables in :mod:`.variables`, constraints in
 :mod:`.constraints`, objectives in :mod:`.objective`); its mathematics is
-``formulations/cpsat.md``. A lexicographic objective is solved in stages: minimise the first
-component; if proven optimal fix it, otherwise constrain it to its incumbent and say so in
-``stats["lexicographic"]``; then minimise the next, hinted with the previous stage's schedule.
-Call it through :func:`rtgen_opt.solve`, which validates and re-evaluates what it returns.
+``formulations/cpsat.md``. A lexicographic objective is solved in stages by the shared driver
+(:mod:`rtgen_opt.exact.lexicographic`), for which :class:`_Stages` adapts the model; each stage
+is one optimisation run, or for makespan an optimisation with feasibility probes
+(:func:`_minimise`). Call it through :func:`rtgen_opt.solve`, which validates and re-evaluates
+what it returns.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from rtgen_opt.exact.bounds import bounds
-from rtgen_opt.exact.cpsat.model import CpsatModel, Progress, StageResult, solver_parameters
-from rtgen_opt.exact.result import Result, SolveStatus
+from rtgen_opt.exact.cpsat.model import CpsatModel, StageResult, solver_parameters
+from rtgen_opt.exact.lexicographic import Progress, Stage, minimise_lexicographic
+from rtgen_opt.exact.result import Result
 from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import Objective
 from rtgen_opt.schedule import Schedule
 
 __all__ = ["CpsatModel", "solve", "solver_parameters"]
@@ -35,7 +37,7 @@ PROBE_GAP = 0.10
 
 def solve(
     instance: Instance,
-    objectives: tuple[str, ...],
+    objective: Objective,
     *,
     time_limit: float,
     workers: int,
@@ -46,94 +48,74 @@ def solve(
     cumulative: bool = False,
     probe: bool = True,
 ) -> Result:
-    """Minimise ``objectives`` (lexicographically) with CP-SAT; see the module docstring.
+    """Minimise ``objective`` (lexicographically) with CP-SAT; see the module docstring.
 
     ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
     ``cumulative`` adds the redundant task cumulative constraints (C9); ``probe`` enables the
     feasibility probes of :func:`_minimise` for the components in :data:`PROBED`.
     """
     started = time.perf_counter()
-    model = CpsatModel(instance, objectives, hint, cumulative=cumulative)
-    stats: dict[str, Any] = {
-        "horizon_ms": model.win.to_ms(model.win.horizon),
-        "unit_ms": model.win.scale.unit_ms,
-        "stages": [],
-    }
-    values: list[float] = []
-    bounds_: list[float] = []
-    best = hint
-    status = SolveStatus.UNKNOWN
-    interrupted = False
-    for k, term in enumerate(model.terms):
-        current = _value_of(model, k, best)
-        cheap = bounds(instance, term.name)["bound"]
-        if current <= cheap + 1e-9 * max(1.0, abs(cheap)):
-            # The schedule in hand meets a combinatorial bound: optimal without a search.
-            stats["stages"].append({"objective": term.name, "status": "OPTIMAL", "by": "bound"})
-            values.append(current)
-            bounds_.append(current)
-            status = SolveStatus.OPTIMAL if status is not SolveStatus.FEASIBLE else status
-            if k + 1 < len(model.terms):
-                model.fix(k, round((current - term.offset) / float(term.factor)), proven=True)
-            continue
-        model.set_hint(best)
-        remaining = time_limit - (time.perf_counter() - started)
-        share = max(0.0, remaining) / (len(model.terms) - k)
-        stage = _minimise(
+    model = CpsatModel(instance, objective, hint, cumulative=cumulative)
+    stages = _Stages(model, workers=workers, seed=seed, parameters=parameters, probe=probe)
+    result = minimise_lexicographic(
+        instance,
+        objective,
+        stages,
+        solver="cpsat",
+        time_limit=time_limit,
+        hint=hint,
+        progress=progress,
+        started=started,
+    )
+    result.stats.update(
+        horizon_ms=model.win.to_ms(model.win.horizon), unit_ms=model.win.scale.unit_ms
+    )
+    return result
+
+
+class _Stages:
+    """The CP-SAT model as a :class:`~rtgen_opt.exact.lexicographic.StageModel`."""
+
+    def __init__(
+        self,
+        model: CpsatModel,
+        *,
+        workers: int,
+        seed: int,
+        parameters: Mapping[str, Any] | None,
+        probe: bool,
+    ) -> None:
+        self.model = model
+        self.run = dict(workers=workers, seed=seed, parameters=parameters)
+        self.probe = probe
+
+    def minimise(
+        self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
+    ) -> Stage:
+        model = self.model
+        term = model.terms[k]
+        model.set_hint(hint)
+        found = _minimise(
             model,
             k,
-            time_limit=share,
-            workers=workers,
-            seed=seed,
+            time_limit=time_limit,
             progress=progress,
-            parameters=parameters,
-            probe=probe and term.name in PROBED,
+            probe=self.probe and term.name in PROBED,
+            **self.run,
         )
-        stats["stages"].append({"objective": term.name, **stage.stats})
-        interrupted = interrupted or stage.interrupted
-        if stage.schedule is None:
-            if stage.status == "infeasible":
-                status = SolveStatus.INFEASIBLE
-                break
-            # Nothing better than the hint in this stage's time: keep the best so far.
-            values.append(_value_of(model, k, best))
-            bounds_.append(float("-inf"))
-            status = SolveStatus.FEASIBLE if values else SolveStatus.UNKNOWN
-            stats["lexicographic"] = f"stopped at {term.name}: no solution in time"
-            _fill_rest(model, k + 1, best, values, bounds_)
-            break
-        best = stage.schedule
-        values.append(term.value(stage.value))
-        bounds_.append(term.value(stage.bound))
-        proven = stage.status == "optimal"
-        status = (
-            SolveStatus.OPTIMAL
-            if proven and status is not SolveStatus.FEASIBLE
-            else (SolveStatus.FEASIBLE)
+        has = found.schedule is not None
+        return Stage(
+            status=found.status,
+            schedule=found.schedule,
+            value=term.value(found.value) if has else None,
+            bound=term.value(found.bound) if found.bound is not None else None,
+            stats=dict(found.stats),
+            interrupted=found.interrupted,
         )
-        if k + 1 < len(model.terms):
-            if interrupted:
-                stats["lexicographic"] = f"interrupted while minimising {term.name}"
-                _fill_rest(model, k + 1, best, values, bounds_)
-                break
-            model.fix(k, stage.value, proven=proven)
-            if not proven:
-                stats["lexicographic"] = (
-                    f"{term.name} not proven optimal: later stages keep it <= its incumbent"
-                )
-    if interrupted:
-        stats["interrupted"] = True
-    have = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
-    return Result(
-        status=status,
-        objective=tuple(values) if have else None,
-        bound=tuple(bounds_) if have else None,
-        runtime=time.perf_counter() - started,
-        schedule=best.with_provenance(method="cpsat") if have else None,
-        solver="cpsat",
-        objective_name=objectives,
-        stats=stats,
-    )
+
+    def fix(self, k: int, value: float, *, proven: bool) -> None:
+        term = self.model.terms[k]
+        self.model.fix(k, round((value - term.offset) / float(term.factor)), proven=proven)
 
 
 def _minimise(
@@ -217,18 +199,3 @@ def _minimise(
     status = "optimal" if value <= bound else "feasible"
     stats.update(objective_int=value, bound_int=bound, status=status.upper())
     return StageResult(status, value, bound, schedule, stats, interrupted)
-
-
-def _value_of(model: CpsatModel, k: int, schedule: Schedule) -> float:
-    from rtgen_opt.objectives import objective_value
-
-    return objective_value(model.instance, schedule, model.terms[k].name)
-
-
-def _fill_rest(
-    model: CpsatModel, start: int, schedule: Schedule, values: list[float], bounds_: list[float]
-) -> None:
-    """Components not reached: the schedule's values, with no bound (``-inf``)."""
-    for k in range(start, len(model.terms)):
-        values.append(_value_of(model, k, schedule))
-        bounds_.append(float("-inf"))

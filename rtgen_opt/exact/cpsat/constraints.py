@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 from rtgen_opt.exact.bounds import _eligibility_sets, _sample, job_tails, mandatory_tasks
 from rtgen_opt.exact.cpsat.variables import Variables
 from rtgen_opt.exact.symmetry import symmetric_pairs
+from rtgen_opt.objectives import Objective
 
 #: Caps on the number of redundant window-load constraints (C11).
 MAX_WINDOW_CONSTRAINTS = 400
@@ -33,7 +34,7 @@ class Constraints:
         self.instance = variables.instance
         self.win = variables.win
 
-    def add_all(self, objectives: tuple[str, ...]) -> None:
+    def add_all(self, objective: Objective) -> None:
         self.one_option_per_task()  # (C1)
         self.option_timing()  # (C2)
         self.task_duration()  # (C3)
@@ -45,8 +46,8 @@ class Constraints:
         if self.cumulative:
             self.redundant_task_cumulative()  # (C9), opt-in: see the method
         self.redundant_processor_load()  # (C10)
-        if {"misses", "tardiness"} & set(objectives):
-            self.redundant_window_load()  # (C11)
+        if objective.has("misses") or objective.has("tardiness"):
+            self.redundant_window_load()  # (C11): needs the on-time literals
 
     def one_option_per_task(self) -> None:
         """(C1) exactly one option of a task is chosen when its job runs, none otherwise."""
@@ -55,7 +56,7 @@ class Constraints:
         for t in self.win.tasks:
             lits = [v.present[t, p] for p in self.win.options[t]]
             job = nodes[t]["job"]
-            if v.droppable[job]:
+            if job in v.droppable:
                 m.Add(sum(lits) == v.run[job])
             else:
                 m.AddExactlyOne(lits)
@@ -92,7 +93,7 @@ class Constraints:
         for a, b in g.edges:
             job_b = g.nodes[b]["job"]
             base = m.Add(v.end[a] <= v.start[b])
-            if v.droppable[job_b]:
+            if job_b in v.droppable:
                 base.OnlyEnforceIf(v.run[job_b])
             if not win.has_transfer(a, b):
                 continue
@@ -108,7 +109,7 @@ class Constraints:
         """(C6) a job depending on a dropped job is dropped: ``run[j'] <= run[j]``."""
         m, v = self.model, self.v
         for j, succs in self.instance.job_successors.items():
-            if not v.droppable[j]:
+            if j not in v.droppable:
                 continue  # run[j] is fixed to 1
             for k in succs:
                 m.AddImplication(v.run[k], v.run[j])
@@ -133,7 +134,7 @@ class Constraints:
         for j, lit in v.ontime.items():
             d = win.deadline[j]
             m.Add(v.completion[j] <= d).OnlyEnforceIf(lit)
-            if v.droppable[j]:
+            if j in v.droppable:
                 m.AddImplication(lit, v.run[j])
                 m.Add(v.completion[j] >= d + 1).OnlyEnforceIf([lit.Not(), v.run[j]])
             else:

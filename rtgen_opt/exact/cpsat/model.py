@@ -2,7 +2,7 @@
 
 Read top-down: :class:`CpsatModel` builds :class:`~.variables.Variables`, adds
 :class:`~.constraints.Constraints` in their numbered order, and prepares one
-:class:`~.objective.Term` per objective component. :meth:`CpsatModel.solve_stage` minimises one
+:class:`~.objective.Term` per objective component (:class:`~.objective.Terms`). :meth:`CpsatModel.solve_stage` minimises one
 component (after fixing the earlier ones) and returns the solution as a :class:`Schedule`.
 """
 
@@ -17,15 +17,18 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from rtgen_opt import grid
+from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact.bounds import makespan_bounds
 from rtgen_opt.exact.cpsat.constraints import Constraints
-from rtgen_opt.exact.cpsat.objective import Objective, Term
+from rtgen_opt.exact.cpsat.objective import Term, Terms
 from rtgen_opt.exact.cpsat.variables import HintValues, Variables
+from rtgen_opt.exact.lexicographic import Progress
 from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import Objective
 from rtgen_opt.schedule import Schedule
 
-Progress = Callable[[float, float, float], None]
 #: ``stop_when(elapsed_s, objective, bound)`` of :meth:`CpsatModel.solve_stage`.
 Watch = Callable[[float, int, int], bool]
 #: Seconds between two checks of ``stop_when``.
@@ -63,9 +66,7 @@ def solver_parameters(
     params.catch_sigint_signal = True
     for key, value in (raw or {}).items():
         if not hasattr(params, key):
-            from rtgen_opt.errors import SpecError
-
-            raise SpecError(None, f"parameters.{key}", "not a CP-SAT parameter")
+            raise ArgumentError(f"parameters.{key}", "not a CP-SAT parameter")
         if isinstance(value, (list, tuple)):  # repeated fields, e.g. subsolvers
             field = getattr(params, key)
             field.clear()
@@ -87,9 +88,7 @@ def _field_value(params: Any, key: str, value: Any) -> Any:
         for member in members.values():
             if int(member) == value:
                 return member
-    from rtgen_opt.errors import SpecError
-
-    raise SpecError(None, f"parameters.{key}", f"one of {', '.join(members)}")
+    raise ArgumentError(f"parameters.{key}", f"expected one of {', '.join(members)}")
 
 
 @dataclass(frozen=True)
@@ -132,12 +131,12 @@ class _Callback(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         self.last_int = round(self.ObjectiveValue())
-        self.bound_int = max(self.bound_int, math.ceil(self.BestObjectiveBound() - 1e-9))
+        self.bound_int = max(self.bound_int, grid.ceil(self.BestObjectiveBound()))
         self.last_value = self.term.value(self.last_int)
         self.report(self.last_value, self.term.value(self.bound_int))
 
     def on_bound(self, bound: float) -> None:
-        self.bound_int = max(self.bound_int, math.ceil(bound - 1e-9))
+        self.bound_int = max(self.bound_int, grid.ceil(bound))
         if math.isfinite(self.last_value):
             self.report(self.last_value, self.term.value(self.bound_int))
 
@@ -148,28 +147,28 @@ class CpsatModel:
     def __init__(
         self,
         instance: Instance,
-        objectives: tuple[str, ...],
+        objective: Objective,
         hint: Schedule,
         *,
         cumulative: bool = False,
     ) -> None:
         self.instance = instance
-        self.objectives = objectives
-        upper = hint.makespan if objectives[0] == "makespan" else None
+        self.objective = objective
+        upper = hint.makespan if objective.first.name == "makespan" else None
         win = windows(instance, makespan_upper=upper)
         if upper is None:
             # Make sure the hint fits (a policy's schedule need not be semi-active).
             win = _with_room(win, hint)
         self.win: Windows = win
         lb = 0
-        if "makespan" in objectives:
+        if objective.has("makespan"):
             lb_ms = max(makespan_bounds(instance, win).values())
             lb = round(lb_ms / win.scale.unit_ms)
         self.model = cp_model.CpModel()
-        self.vars = Variables(self.model, instance, win, objectives, makespan_lb=lb)
-        Constraints(self.model, self.vars, cumulative=cumulative).add_all(objectives)
-        self.objective = Objective(self.model, self.vars)
-        self.terms = [self.objective.term(name) for name in objectives]
+        self.vars = Variables(self.model, instance, win, objective, makespan_lb=lb)
+        Constraints(self.model, self.vars, cumulative=cumulative).add_all(objective)
+        self.builder = Terms(self.model, self.vars)
+        self.terms = [self.builder.term(c.name) for c in objective]
         self._hint_schedule = hint
 
     # ----------------------------------------------------------------- hints
@@ -187,7 +186,7 @@ class CpsatModel:
         self.model.ClearHints()
         h = self._hint_values(schedule)
         self.vars.hint(h)
-        self.objective.hint(h)
+        self.builder.hint(h)
 
     # ----------------------------------------------------------------- solving
     def solve_stage(
@@ -265,7 +264,7 @@ class CpsatModel:
         if status not in ("optimal", "feasible"):
             return StageResult(status, None, None, None, stats, interrupted)
         value = round(solver.ObjectiveValue())
-        bound = math.ceil(solver.BestObjectiveBound() - 1e-9)
+        bound = grid.ceil(solver.BestObjectiveBound())
         stats["objective_int"] = value
         stats["bound_int"] = bound
         return StageResult(status, value, bound, self._extract(solver), stats, interrupted)

@@ -10,6 +10,7 @@ solution -- not only an optimal one -- equals the recomputed objective of its sc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -17,6 +18,7 @@ from ortools.sat.python import cp_model
 
 from rtgen_opt.exact.cpsat.constraints import integer_weights
 from rtgen_opt.exact.cpsat.variables import HintValues, Variables
+from rtgen_opt.objectives import builder
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,12 @@ class Term:
         return float(z * self.factor) + self.offset
 
 
-class Objective:
-    """Builds the expression of each objective component, with its auxiliary variables."""
+class Terms:
+    """Builds the expression of each objective component, with its auxiliary variables.
+
+    :meth:`term` looks the criterion up in :data:`BUILDERS` (one builder per criterion of the
+    objective registry, :mod:`rtgen_opt.objectives`).
+    """
 
     def __init__(self, model: cp_model.CpModel, variables: Variables) -> None:
         self.model = model
@@ -44,7 +50,7 @@ class Objective:
         self._hints: list = []
 
     def term(self, name: str) -> Term:
-        return getattr(self, f"_{name}")()
+        return builder(BUILDERS, name, "exact.cpsat.objective.BUILDERS")(self)
 
     def _misses(self) -> Term:
         """(O1) weighted misses: sum of w_j (1 - ontime[j])."""
@@ -66,7 +72,7 @@ class Objective:
             hi = max(0, v.job_hi[j] - d)
             late = m.NewIntVar(0, hi, f"L[{j}]")
             m.AddMaxEquality(late, [0, v.completion[j] - d])
-            if v.droppable[j]:
+            if j in v.droppable:
                 tard = m.NewIntVar(0, hi, f"T[{j}]")
                 m.Add(tard == late).OnlyEnforceIf(v.run[j])
                 m.Add(tard == 0).OnlyEnforceIf(v.run[j].Not())
@@ -117,7 +123,7 @@ class Objective:
             if any(win.always_present[t, s] for s in g.successors(t)):
                 continue
             job = nodes[t]["job"]
-            if v.droppable[job]:
+            if job in v.droppable:
                 eff = m.NewIntVar(0, v.hi[t], f"Eeff[{t}]")
                 m.Add(eff == v.end[t]).OnlyEnforceIf(v.run[job])
                 m.Add(eff == 0).OnlyEnforceIf(v.run[job].Not())
@@ -147,3 +153,13 @@ class Objective:
         """Hint the auxiliary variables created so far."""
         for add in self._hints:
             add(h)
+
+
+#: One builder per criterion of :data:`rtgen_opt.objectives.CRITERIA` (O1)-(O5).
+BUILDERS: dict[str, Callable[[Terms], Term]] = {
+    "misses": Terms._misses,
+    "tardiness": Terms._tardiness,
+    "ttft": Terms._ttft,
+    "makespan": Terms._makespan,
+    "energy": Terms._energy,
+}

@@ -12,6 +12,7 @@ from ortools.sat.python import cp_model
 
 from rtgen_opt.exact.windows import Windows
 from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import Objective
 
 #: Option intervals start at the task's start variable (as in PyJobShop) instead of an own
 #: start variable tied to it by (C2) (as in the OR-Tools flexible job shop example).
@@ -52,28 +53,22 @@ class Variables:
         model: cp_model.CpModel,
         instance: Instance,
         win: Windows,
-        objectives: tuple[str, ...],
+        objective: Objective,
         makespan_lb: int = 0,
         shared_start: bool = SHARED_START,
     ) -> None:
         self.model = model
         self.instance = instance
         self.win = win
-        # A job may be dropped only if every job that would have to be dropped with it may be:
-        # dropping it drops its dependents (C6), and a non-droppable (LLM) dependent pins it.
-        jobs = instance.jobs
-        self.droppable = {
-            j: instance.miss_mode == "drop"
-            and all(jobs[k].droppable for k in instance.drop_closure([j]))
-            for j in jobs
-        }
+        # The jobs that may be dropped in effect (Instance.droppable: closure-aware).
+        self.droppable = instance.droppable
         self.shared_start = shared_start
         self._job_vars()
         self._task_vars()
         self._option_vars()
         self._deadline_vars()
         self.makespan: cp_model.IntVar | None = None
-        if "makespan" in objectives:
+        if objective.has("makespan"):
             self.makespan = model.NewIntVar(min(makespan_lb, win.horizon), win.horizon, "makespan")
 
     # ----------------------------------------------------------------- creation
@@ -82,7 +77,7 @@ class Variables:
         self.run: dict[str, cp_model.IntVar] = {}
         for j in self.instance.jobs:
             lit = m.NewBoolVar(f"run[{j}]")
-            if not self.droppable[j]:
+            if j not in self.droppable:
                 m.Add(lit == 1)
             self.run[j] = lit
 
@@ -129,7 +124,7 @@ class Variables:
             hi = max(max(win.lct(t, p) for p in opts), lo)
             durations = sorted({win.duration[t, p] for p in opts})
             job = nodes[t]["job"]
-            if self.droppable[job]:
+            if job in self.droppable:
                 durations = sorted(set(durations) | {0})
             self.lo[t], self.hi[t] = lo, hi
             self.start[t] = m.NewIntVar(lo, hi, f"S[{t}]")

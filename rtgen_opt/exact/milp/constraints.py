@@ -168,15 +168,15 @@ def _disjunctive(problem: pulp.LpProblem, win: Windows, var: Variables) -> None:
 
 
 def _drop_closure(problem: pulp.LpProblem, instance: Instance, var: Variables) -> None:
-    """(C7) a job depending on a dropped job is dropped; one that may not be, pins its sources."""
+    """(C7) a job depending on a dropped job is dropped.
+
+    Every dependent of a job that may be dropped may be dropped too (:attr:`Instance.droppable`
+    is closure-aware), so each has its binary.
+    """
     job_index = {j: k for k, j in enumerate(instance.jobs)}
     for j, dj in var.dropped.items():
         for succ in instance.job_successors[j]:
-            ds = var.dropped.get(succ)
-            if ds is None:
-                dj.upBound = 0  # dropping j would drop a job that must run
-            else:
-                problem += dj <= ds, f"C7_{job_index[j]}_{job_index[succ]}"
+            problem += dj <= var.dropped[succ], f"C7_{job_index[j]}_{job_index[succ]}"
 
 
 def _misses(problem: pulp.LpProblem, instance: Instance, win: Windows, var: Variables) -> None:

@@ -1,5 +1,5 @@
-"""The MILP backend: build the model (variables, constraints, objective), solve it on CBC or
-HiGHS stage by stage, and turn the solver's answer into a schedule.
+"""The MILP model: variables, then constraints, then objectives; the warm start; one run on CBC or
+HiGHS; and the solver's answer turned into a schedule.
 
 The mathematics is in ``formulations/milp.md``; the names here are the names there. Time is
 integer *model time* from :func:`rtgen_opt.exact.windows.windows` (a multiple of the instance
@@ -20,22 +20,20 @@ tolerances did to the continuous starts.
 from __future__ import annotations
 
 import heapq
-import math
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulp
 
+from rtgen_opt.errors import InternalError
 from rtgen_opt.exact.milp.constraints import add_constraints
 from rtgen_opt.exact.milp.engines import Outcome, run_cbc, run_highs
-from rtgen_opt.exact.milp.objective import Objective, objective
+from rtgen_opt.exact.milp.objective import LinearObjective, linear_objective
 from rtgen_opt.exact.milp.variables import Variables, create_variables
-from rtgen_opt.exact.result import Result, SolveStatus
+from rtgen_opt.exact.result import SolveStatus
 from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import job_completions, missed_jobs, objective_values, parse_objective
+from rtgen_opt.objectives import Objective, ObjectiveLike, job_completions, missed_jobs
 from rtgen_opt.schedule import Schedule
 
 Engine = Literal["cbc", "highs"]
@@ -52,17 +50,17 @@ class MilpModel:
     win: Windows
     var: Variables
     problem: pulp.LpProblem
-    objectives: tuple[Objective, ...]
+    terms: tuple[LinearObjective, ...]
 
     def use_objective(self, k: int) -> None:
-        self.problem.setObjective(self.objectives[k].expression)
+        self.problem.setObjective(self.terms[k].expression)
 
     def fix_objective(self, k: int, model_value: float) -> None:
         """Constrain component ``k`` to at most ``model_value`` (lexicographic stages)."""
         slack = LEX_SLACK * max(1.0, abs(model_value))
         self.problem += (
-            self.objectives[k].expression <= model_value + slack,
-            f"LEX_{k}_{self.objectives[k].name}",
+            self.terms[k].expression <= model_value + slack,
+            f"LEX_{k}_{self.terms[k].name}",
         )
 
     def size(self) -> dict[str, int]:
@@ -76,7 +74,7 @@ class MilpModel:
 
 def build_model(
     instance: Instance,
-    objective_names: str | Sequence[str],
+    objective: ObjectiveLike,
     *,
     win: Windows | None = None,
 ) -> MilpModel:
@@ -86,8 +84,8 @@ def build_model(
     ----------
     instance
         The instance.
-    objective_names
-        Objective name or lexicographic list (see :mod:`rtgen_opt.objectives`).
+    objective
+        Objective name, lexicographic list or :class:`~rtgen_opt.objectives.Objective`.
     win
         Precomputed windows (e.g. with a makespan upper bound); default ``windows(instance)``.
 
@@ -102,12 +100,12 @@ def build_model(
     >>> sorted(m.var.order), m.size()["order_binaries"]
     ([('a', 'b')], 1)
     """
-    names = parse_objective(objective_names)
+    parsed = Objective.parse(objective)
     win = win or windows(instance)
     problem = pulp.LpProblem(_lp_name(instance.name), pulp.LpMinimize)
-    var = create_variables(problem, instance, win, names)
+    var = create_variables(problem, instance, win, parsed)
     add_constraints(problem, instance, win, var)
-    objs = tuple(objective(n, instance, win, var) for n in names)
+    objs = tuple(linear_objective(c.name, instance, win, var) for c in parsed)
     model = MilpModel(instance, win, var, problem, objs)
     model.use_objective(0)
     return model
@@ -193,14 +191,15 @@ def decode(model: MilpModel) -> Schedule:
                 waiting[v] -= 1
                 if waiting[v] == 0:
                     heapq.heappush(ready, (key[v], v))
-    assert len(placed) == len(assign), "every kept task's predecessors are kept"
+    if len(placed) != len(assign):
+        raise InternalError("MILP decoding: a kept task has a dropped predecessor")
     return Schedule.build(
         [(t, p, win.to_ms(s), win.to_ms(e)) for t, (p, s, e) in placed.items()], dropped
     )
 
 
 # --------------------------------------------------------------------------- solving
-def _run(
+def run_engine(
     engine: Engine,
     model: MilpModel,
     *,
@@ -236,7 +235,7 @@ def _run(
 
 def lp_relaxation(model: MilpModel, engine: Engine, time_limit: float) -> float | None:
     """The LP-relaxation bound of the active objective, in the objective's units."""
-    outcome = _run(
+    outcome = run_engine(
         engine,
         model,
         time_limit=time_limit,
@@ -249,150 +248,15 @@ def lp_relaxation(model: MilpModel, engine: Engine, time_limit: float) -> float 
     )
     if outcome.status is not SolveStatus.OPTIMAL or outcome.objective is None:
         return None
-    return model.objectives[_active(model)].to_units(outcome.objective)
+    return model.terms[_active(model)].to_units(outcome.objective)
 
 
 def _active(model: MilpModel) -> int:
     expr = model.problem.objective
-    for k, obj in enumerate(model.objectives):
+    for k, obj in enumerate(model.terms):
         if obj.expression is expr:
             return k
     return 0
 
 
-def solve_milp(
-    instance: Instance,
-    objectives: tuple[str, ...],
-    *,
-    engine: Engine,
-    time_limit: float,
-    workers: int,
-    seed: int,
-    hint: Schedule | None,
-    progress: Any,
-    lp_bound: bool = True,
-    parameters: dict[str, Any] | None = None,
-    **options: Any,
-) -> Result:
-    """Solve ``instance`` with the MILP on ``engine`` (the backend function behind
-    ``solve(..., solver="milp-cbc" | "milp-highs")``; see :mod:`rtgen_opt.exact.solve`).
-
-    Lexicographic objectives are solved in stages: minimise a component, constrain it to the
-    value found, go on with the next one, each stage with an equal share of the time left.
-
-    Options: ``lp_bound`` (default True) also solves the LP relaxation of the first component
-    and reports it as ``stats["lp_bound"]``; ``highs_options`` (dict of raw HiGHS options) or
-    ``cbc_options`` (raw CBC options such as ``"cuts off"``). ``parameters`` (the raw solver
-    parameters of a named settings file) go to the engine the same way: HiGHS options by name,
-    or CBC options as ``"name value"``.
-    """
-    started = time.perf_counter()
-    if parameters:
-        if engine == "highs":
-            options["highs_options"] = {**parameters, **options.get("highs_options", {})}
-        else:
-            extra = [f"{k} {v}" for k, v in sorted(parameters.items())]
-            options["cbc_options"] = [*extra, *options.get("cbc_options", ())]
-    solver_name = f"milp-{engine}"
-    makespan_upper = hint.makespan if hint is not None and objectives[0] == "makespan" else None
-    win = windows(instance, makespan_upper=makespan_upper)
-    model = build_model(instance, objectives, win=win)
-    stats: dict[str, Any] = {**model.size(), "time_unit_ms": win.scale.unit_ms}
-    stats["build_time"] = time.perf_counter() - started
-
-    def left() -> float:
-        return time_limit - (time.perf_counter() - started)
-
-    if lp_bound and left() > 0:
-        stats["lp_bound"] = lp_relaxation(model, engine, max(left(), 0.01))
-
-    start = hint_values(model, hint) if hint is not None else None
-    n = len(objectives)
-    values: list[float] = []
-    bounds: list[float] = []
-    statuses: list[str] = []
-    proven: list[bool] = []
-    schedule: Schedule | None = None
-    interrupted = False
-    closed = True  # every earlier component proven optimal
-    for k in range(n):
-        model.use_objective(k)
-        obj = model.objectives[k]
-
-        def on_progress(value: float, bound: float, obj: Objective = obj) -> None:
-            if progress is not None:
-                progress(time.perf_counter() - started, obj.to_units(value), obj.to_units(bound))
-
-        outcome = _run(
-            engine,
-            model,
-            time_limit=max(left() / (n - k), 0.01),
-            seed=seed,
-            workers=workers,
-            start=start,
-            on_progress=on_progress,
-            options=options,
-        )
-        stats[f"stage_{k}"] = {"status": str(outcome.status), **outcome.stats}
-        statuses.append(str(outcome.status))
-        interrupted = interrupted or outcome.interrupted
-        if outcome.status is SolveStatus.INFEASIBLE:
-            return Result(
-                SolveStatus.INFEASIBLE,
-                None,
-                None,
-                time.perf_counter() - started,
-                None,
-                solver_name,
-                objectives,
-                stats,
-            )
-        if not outcome.has_solution:
-            break
-        schedule = decode(model)
-        achieved = objective_values(instance, schedule, (objectives[k],))[0]
-        optimal = outcome.status is SolveStatus.OPTIMAL
-        proven.append(optimal)
-        if optimal:
-            solver_value = obj.to_units(outcome.objective)
-            # The left shift never worsens a regular objective: the decoded schedule is optimal.
-            assert achieved <= solver_value + 1e-6 * max(1.0, abs(solver_value)), (
-                f"{solver_name}: decoded {objectives[k]} {achieved} > solver's {solver_value}"
-            )
-            values.append(solver_value)
-        else:
-            values.append(achieved)
-        bound = obj.to_units(outcome.bound) if outcome.bound is not None else -math.inf
-        bounds.append(values[-1] if optimal else (bound if closed else -math.inf))
-        closed = closed and optimal
-        if interrupted or k == n - 1:
-            break
-        model.fix_objective(k, obj.to_model(achieved))
-        start = hint_values(model, schedule)
-
-    runtime = time.perf_counter() - started
-    stats["stages"] = statuses
-    if interrupted:
-        stats["interrupted"] = True
-    if schedule is None:
-        status = SolveStatus.UNKNOWN
-        return Result(status, None, _pad(bounds, n), runtime, None, solver_name, objectives, stats)
-    # A proven stage reports the solver's value (solve() checks it against the schedule); an
-    # unproven one, and any stage not reached, the final schedule's own value.
-    final = objective_values(instance, schedule, objectives)
-    objective_out = tuple(
-        values[k] if k < len(values) and proven[k] else final[k] for k in range(n)
-    )
-    all_optimal = len(values) == n and closed
-    status = SolveStatus.OPTIMAL if all_optimal else SolveStatus.FEASIBLE
-    schedule = schedule.with_provenance(method=solver_name)
-    return Result(
-        status, objective_out, _pad(bounds, n), runtime, schedule, solver_name, objectives, stats
-    )
-
-
-def _pad(bounds: list[float], n: int) -> tuple[float, ...]:
-    return tuple(bounds) + (-math.inf,) * (n - len(bounds))
-
-
-__all__ = ["MilpModel", "build_model", "decode", "hint_values", "lp_relaxation", "solve_milp"]
+__all__ = ["MilpModel", "build_model", "decode", "hint_values", "lp_relaxation", "run_engine"]

@@ -3,7 +3,7 @@
 Which variables exist is decided here, from the windows alone: an ordering binary only for a pair
 of tasks that share an eligible processor, whose windows overlap there, that are not ordered by a
 precedence path, and that could run in either order; a miss binary only for a job that can be
-late; a drop binary only for a droppable job in ``drop`` mode.
+late; a drop binary only for a job that may be dropped (:attr:`Instance.droppable`).
 
 Variable names use indices, not task ids (ids may hold characters LP/MPS files reject):
 ``x_<task>_<proc>``, ``S_<task>``, ``y_<task>_<task>``, ``drop_<job>``, ``late_<job>``,
@@ -19,6 +19,7 @@ import pulp
 
 from rtgen_opt.exact.windows import Windows
 from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import Objective
 
 Pair = tuple[str, str]
 
@@ -51,7 +52,7 @@ class Variables:
     order
         ``(t, u) -> binary``: 1 when ``t`` precedes ``u`` on a shared processor (C4).
     dropped
-        ``job -> binary``: the job is dropped (``drop`` mode, droppable jobs only).
+        ``job -> binary``: the job is dropped (jobs of :attr:`Instance.droppable` only).
     late
         ``job -> binary``: the job misses its deadline (created when the job can be late).
     tardiness, first_token
@@ -148,9 +149,9 @@ def plan_pairs(instance: Instance, win: Windows) -> dict[Pair, PairPlan]:
 
 
 def create_variables(
-    problem: pulp.LpProblem, instance: Instance, win: Windows, objectives: tuple[str, ...]
+    problem: pulp.LpProblem, instance: Instance, win: Windows, objective: Objective
 ) -> Variables:
-    """All variables the model needs for ``objectives``, added to ``problem`` (see the module
+    """All variables the model needs for ``objective``, added to ``problem`` (see the module
     docstring)."""
 
     def binary(name: str) -> pulp.LpVariable:
@@ -169,15 +170,11 @@ def create_variables(
     order = {
         (t, u): binary(f"y_{index[t]}_{index[u]}") for (t, u), plan in pairs.items() if plan.free
     }
-    dropped = {}
-    if instance.miss_mode == "drop":
-        dropped = {
-            j: binary(f"drop_{job_index[j]}") for j, job in instance.jobs.items() if job.droppable
-        }
+    dropped = {j: binary(f"drop_{job_index[j]}") for j in instance.jobs if j in instance.droppable}
     out = Variables(x=x, start=start, order=order, dropped=dropped, pairs=pairs)
 
     sinks = job_sinks(instance)
-    if "misses" in objectives:
+    if objective.has("misses"):
         for j, job in instance.jobs.items():
             if job.deadline is None:
                 continue
@@ -191,20 +188,20 @@ def create_variables(
             # A job that cannot make its deadline misses in every schedule: fix the binary.
             low = 1 if earliest > deadline else 0
             out.late[j] = problem.add_variable(f"late_{job_index[j]}", low, 1, pulp.LpInteger)
-    if "tardiness" in objectives:
+    if objective.has("tardiness"):
         for j, job in instance.jobs.items():
             if job.deadline is None:
                 continue
             latest = max(win.lct(t, p) for t in sinks[j] for p in win.options[t])
             if latest > win.deadline[j]:
                 out.tardiness[j] = problem.add_variable(f"tard_{job_index[j]}", 0)
-    if "ttft" in objectives:
+    if objective.has("ttft"):
         for k, (rid, req) in enumerate(instance.requests.items()):
             if req.prefill_tasks:
                 # Continuous in model time; the arrival need not be on the model grid.
                 out.first_token[rid] = problem.add_variable(
                     f"ttft_{k}", req.arrival / win.scale.unit_ms
                 )
-    if "makespan" in objectives:
+    if objective.has("makespan"):
         out.makespan = problem.add_variable("Cmax", 0)
     return out

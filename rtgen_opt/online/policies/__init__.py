@@ -1,4 +1,5 @@
-"""The built-in online policies, one small class each; importing this registers them.
+"""The built-in online policies, one small class each (registered, in this order, by
+:mod:`rtgen_opt.online.registry`).
 
 ========================= =======================================================================
 name                      decision rule (see each class's docstring)

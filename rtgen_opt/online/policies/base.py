@@ -12,12 +12,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
-
-READY = 1  # rtgen_opt.online.simulator.READY, repeated to keep this module import-light
+from rtgen_opt.online.simulator import READY, Simulation
 
 
 class Policy:
@@ -55,6 +52,13 @@ class Policy:
 
     #: The name the policy is registered and reported under.
     name: ClassVar[str] = ""
+    #: Whether the class overrides :meth:`arrive` (set for every subclass; the event loop calls
+    #: it only then).
+    wants_arrivals: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.wants_arrivals = cls.arrive is not Policy.arrive
 
     def reset(self, sim: Simulation) -> None:
         """Prepare for a replay of ``sim`` (called once, before the first event)."""

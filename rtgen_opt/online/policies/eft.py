@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rtgen_opt.online.policies.base import PriorityEFTPolicy
-from rtgen_opt.online.registry import register
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
+from rtgen_opt.online.simulator import Simulation
 
 
-@register
 class EDFEFT(PriorityEFTPolicy):
     """Earliest deadline first; each task goes to the processor where it would finish earliest,
     counting the processor's expected availability, the transfer of its inputs and its nominal
@@ -24,7 +18,6 @@ class EDFEFT(PriorityEFTPolicy):
         return (sim.deadline[i], sim.release[i])
 
 
-@register
 class LLFEFT(PriorityEFTPolicy):
     """Least laxity first, with earliest-finish-time placement as ``edf-eft``. Laxity is the
     job's deadline minus now minus the work left on the job's critical path from the task (each

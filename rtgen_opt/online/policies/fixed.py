@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rtgen_opt.online.policies.base import PinnedPolicy
-from rtgen_opt.online.registry import register
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
+from rtgen_opt.online.simulator import Simulation
 
 
-@register
 class FCFSFixed(PinnedPolicy):
     """First come, first served, each task pinned to its fastest processor (smallest nominal
     duration; every processor tied for fastest may take it). An idle processor takes the pinned
@@ -23,7 +17,6 @@ class FCFSFixed(PinnedPolicy):
         return (sim.release[i],)
 
 
-@register
 class EDFFixed(PinnedPolicy):
     """Earliest deadline first, each task pinned to its fastest processor. An idle processor
     takes the pinned ready task whose job has the earliest deadline (no deadline: last); ties

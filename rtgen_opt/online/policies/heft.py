@@ -5,18 +5,11 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from rtgen_opt.online.policies.base import READY, Policy
-from rtgen_opt.online.registry import register
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
-
-RUNNING, DONE = 2, 3
+from rtgen_opt.online.policies.base import Policy
+from rtgen_opt.online.simulator import DONE, READY, RUNNING, Simulation
 
 
-@register
 class HEFT(Policy):
     """When a job arrives, its tasks are planned by HEFT: in decreasing upward rank (mean
     durations and mean transfers over the job's DAG), each task to the processor where it would

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rtgen_opt.online.policies.base import PriorityEFTPolicy
-from rtgen_opt.online.registry import register
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
+from rtgen_opt.online.simulator import Simulation
 
 #: Processor kind each LLM phase is pinned to (OnnxRuntime-GenAI "hybrid": prefill on the NPU,
 #: decode on the integrated GPU).
 HYBRID_KINDS = {"prefill": "npu", "decode": "gpu"}
 
 
-@register
 class LLMHybrid(PriorityEFTPolicy):
     """Frames first: non-LLM tasks always precede prefill and decode tasks, each class earliest
     deadline first. Prefill runs on the NPU and decode on the GPU (waiting for them when busy);

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rtgen_opt.online.policies.base import READY, Policy
-from rtgen_opt.online.registry import register
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
+from rtgen_opt.online.simulator import Simulation
 
 
-@register
 class RoundRobin(Policy):
     """Each task, in the order tasks become ready, goes to the next processor of a rotating
     cycle (sorted by name) that can run it. Each processor runs its own queue first come, first

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rtgen_opt.online.policies.base import READY, RankedPolicy
-from rtgen_opt.online.registry import register
-
-if TYPE_CHECKING:
-    from rtgen_opt.online.simulator import Simulation
+from rtgen_opt.online.simulator import Simulation
 
 
-@register
 class XRBenchGreedy(RankedPolicy):
     """XRBench's ``DispatchJobs`` with ``LatencyGreedy``: streams are visited in sorted name order
     and each stream's oldest ready task goes to the idle processor where it runs fastest (ties

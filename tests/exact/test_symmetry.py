@@ -13,7 +13,6 @@ from pathlib import Path
 import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cross_validation import instances
 
 from rtgen_opt.exact.cpsat.model import CpsatModel
 from rtgen_opt.exact.list_schedule import list_schedule
@@ -22,9 +21,11 @@ from rtgen_opt.exact.solve import solve
 from rtgen_opt.exact.symmetry import interchangeable_jobs, symmetric_pairs
 from rtgen_opt.importers.fjsp import read_fjsp
 from rtgen_opt.instance import Instance, Platform, Request
+from rtgen_opt.objectives import Objective
 from rtgen_opt.validate import validate
+from tests.exact.test_cross_validation import instances
 
-FJSP = Path(__file__).parent / "data" / "fjsp"  # copies of ../shared/external/fjsp
+FJSP = Path(__file__).parents[1] / "data" / "fjsp"  # copies of ../shared/external/fjsp
 
 
 def _twin_graph(copies: int, release_of: dict[int, float] | None = None) -> nx.DiGraph:
@@ -107,7 +108,7 @@ def test_probes_with_symmetry_breaking_agree_with_the_milp_optimum(instance: Ins
     assert (copies <= found) == (len(releases) == 1)
     reference = solve(instance, "makespan", "milp-highs", time_limit=20)
     assert reference.status is SolveStatus.OPTIMAL
-    model = CpsatModel(instance, ("makespan",), list_schedule(instance, "makespan"))
+    model = CpsatModel(instance, Objective.parse("makespan"), list_schedule(instance, "makespan"))
     z = round(reference.objective[0] / model.win.scale.unit_ms)
     at = model.probe(0, z, time_limit=20, workers=1, seed=0)
     assert at.status == "feasible" and validate(instance, at.schedule) == []

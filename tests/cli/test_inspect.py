@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_spec import MALFORMED, malformed_files, write_files
 
 import rtgen_opt
 from rtgen_opt.cli import main
+from tests.spec.test_spec import MALFORMED, malformed_files, write_files
 
-INSTANCES = Path(__file__).resolve().parent.parent / "instances"
+INSTANCES = Path(__file__).resolve().parents[2] / "instances"
 LIBRARY = sorted(p for p in INSTANCES.rglob("*") if p.is_file())
 
 

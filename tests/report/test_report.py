@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rtgen_opt
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError, SpecError
 from rtgen_opt.instance import Instance, Platform, Processor
 from rtgen_opt.metrics import evaluate
-from rtgen_opt.objectives import objective_values
+from rtgen_opt.objectives import Objective, objective_values
 from rtgen_opt.online import Policy
+from rtgen_opt.report import executor as executor_module
 from rtgen_opt.report import run
-from rtgen_opt.report import sweep as sweep_module
 from rtgen_opt.report.tables import gap
 from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import validate
@@ -234,14 +234,14 @@ def test_a_resumed_report_recomputes_nothing(report, suite, monkeypatch):
     def boom(spec):
         raise AssertionError(f"recomputed {spec['method']}")
 
-    monkeypatch.setattr(sweep_module, "compute_unit", boom)
+    monkeypatch.setattr(executor_module, "compute_unit", boom)
     again = run(suite, out=out, workers=1, **FAST)
     assert again.attrs == {"computed": 0, "cached": 8}
     assert (out / "results.csv").read_bytes() == before  # wall times come from the cache too
 
 
 def test_an_interrupted_report_resumes_where_it_stopped(suite, tmp_path, monkeypatch):
-    real = sweep_module.compute_unit
+    real = executor_module.compute_unit
     calls = []
 
     def interrupted_after_three(spec):
@@ -250,11 +250,11 @@ def test_an_interrupted_report_resumes_where_it_stopped(suite, tmp_path, monkeyp
         calls.append(spec["method"])
         return real(spec)
 
-    monkeypatch.setattr(sweep_module, "compute_unit", interrupted_after_three)
+    monkeypatch.setattr(executor_module, "compute_unit", interrupted_after_three)
     with pytest.raises(KeyboardInterrupt):
         run(suite, out=tmp_path, workers=1, **FAST)
     assert len(list((tmp_path / "cache").glob("*.json"))) == 3
-    monkeypatch.setattr(sweep_module, "compute_unit", real)
+    monkeypatch.setattr(executor_module, "compute_unit", real)
     df = run(suite, out=tmp_path, workers=1, **FAST)
     assert df.attrs == {"computed": 5, "cached": 3}
 
@@ -302,8 +302,8 @@ def test_dask_cluster_gives_the_same_results(report, suite, tmp_path):
 
 
 def test_unreachable_scheduler_is_one_clear_error(suite, tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep_module, "DASK_CONNECT_TIMEOUT", 0.5)
-    with pytest.raises(SpecError, match="scheduler"):
+    monkeypatch.setattr(executor_module, "DASK_CONNECT_TIMEOUT", 0.5)
+    with pytest.raises(ArgumentError, match="scheduler"):
         run(suite, out=tmp_path, scheduler="tcp://127.0.0.1:9", **FAST)
 
 
@@ -321,26 +321,28 @@ def test_a_failing_policy_is_an_error_row_not_a_crash(suite, tmp_path):
     df = run(
         suite,
         out=tmp_path,
-        policies=("edf-eft", "test_report:StartsNothing"),
+        policies=("edf-eft", "tests.report.test_report:StartsNothing"),
         solvers=("cpsat",),
         time_limit=5.0,
         workers=1,
         quiet=True,
     )
-    bad = df[df["method"] == "test_report:StartsNothing"]
+    bad = df[df["method"] == "tests.report.test_report:StartsNothing"]
     assert list(bad["status"]) == ["error", "error"]
     assert bad["value"].isna().all() and not bad["optimal"].any() and (bad["schedule"] == "").all()
-    good = df[df["method"] != "test_report:StartsNothing"]
+    good = df[df["method"] != "tests.report.test_report:StartsNothing"]
     assert (good["status"] != "error").all()
     md = (tmp_path / "report.md").read_text()
-    assert "| test_report:StartsNothing | – | – | 0/2 | – | 2 |" in md  # errors counted
+    assert (
+        "| tests.report.test_report:StartsNothing | – | – | 0/2 | – | 2 |" in md
+    )  # errors counted
     assert bad["error"].str.startswith("PolicyError: ").all()
-    assert md.count("*test_report:StartsNothing failed*: PolicyError: ") == 2
+    assert md.count("*tests.report.test_report:StartsNothing failed*: PolicyError: ") == 2
     # errors are not cached: a rerun tries them again, and only them
     again = run(
         suite,
         out=tmp_path,
-        policies=("edf-eft", "test_report:StartsNothing"),
+        policies=("edf-eft", "tests.report.test_report:StartsNothing"),
         solvers=("cpsat",),
         time_limit=5.0,
         workers=1,
@@ -366,7 +368,7 @@ def test_lexicographic_objective_and_no_solver(suite):
         bounds = [float(b) for b in r["bounds"].split(";")]
         assert values[0] == r["value"] and bounds[0] == r["bound"]
         assert (r["gap"], r["gap_abs"]) == pytest.approx(
-            gap(values, bounds, ("misses", "tardiness"))
+            gap(values, bounds, Objective.parse("misses,tardiness"))
         )
     # without a solver, gaps are measured against the solver-free bound
     only = run(suite, policies=("edf-eft",), solvers=(), workers=1, quiet=True)
@@ -385,9 +387,19 @@ def test_lexicographic_objective_and_no_solver(suite):
         ({"policies": (), "solvers": ()}, "nothing to run"),
     ],
 )
-def test_bad_options_are_spec_errors(suite, kwargs, match):
-    with pytest.raises(SpecError, match=match):
+def test_bad_options_are_argument_errors(suite, kwargs, match):
+    with pytest.raises(ArgumentError, match=match):
         run(suite, **{**FAST, **kwargs})
+
+
+def test_a_folder_of_any_instance_format_is_a_suite(tmp_path):
+    # The report takes every format the input front door reads, as `solve` does one by one.
+    data = Path(__file__).parents[1] / "data" / "fjsp"
+    for name in ("1.txt", "179.txt"):  # a Brandimarte .txt and a Kacem file, both FJSP
+        shutil.copy(data / name, tmp_path / name)
+    (tmp_path / "notes.md").write_text("not an instance")
+    df = run(tmp_path, policies=("edf-eft",), solvers=(), objective="makespan", quiet=True)
+    assert sorted(df["instance"].unique()) == ["1", "179"]
 
 
 def test_suite_errors(tmp_path, monkeypatch):
@@ -418,7 +430,7 @@ def test_gap_properties(values, slack, first):
     objective = tuple(dict.fromkeys(objective))
     values = values[: len(objective)]
     bound = [v - s if s < v else v for v, s in zip(values, slack, strict=False)]
-    g, g_abs = gap(values, bound, objective)
+    g, g_abs = gap(values, bound, Objective.parse(objective))
     assert g >= 0 and g_abs >= 0
     if g_abs == 0:
         assert g == 0
@@ -431,7 +443,7 @@ def test_gap_properties(values, slack, first):
 
 
 # --------------------------------------------------------------------------- the committed example
-COMMITTED = Path(__file__).resolve().parents[1] / "reports" / "small"
+COMMITTED = Path(__file__).resolve().parents[2] / "reports" / "small"
 
 
 @pytest.mark.slow

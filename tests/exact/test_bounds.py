@@ -4,9 +4,9 @@ import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtgen_opt.exact.bounds import bounds, mandatory_tasks
+from rtgen_opt.exact.bounds import mandatory_tasks
 from rtgen_opt.exact.result import SolveStatus
-from rtgen_opt.exact.solve import solve
+from rtgen_opt.exact.solve import bounds, solve
 from rtgen_opt.instance import Instance, Link, Platform, Processor
 
 

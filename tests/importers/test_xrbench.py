@@ -25,12 +25,12 @@ from rtgen_opt.importers.xrbench import (
     read_scenario,
     read_schedule_csv,
 )
+from rtgen_opt.inputs import load_instance
 from rtgen_opt.instance import Instance, Platform, Processor, Stream
 from rtgen_opt.metrics import xrbench_score, xrbench_score_of
 from rtgen_opt.schedule import Schedule
-from rtgen_opt.spec import load_instance
 
-DATA = Path(__file__).parent / "data" / "xrbench"
+DATA = Path(__file__).parents[1] / "data" / "xrbench"
 SCHEDULE_CSV = DATA / "schedule_VR_gaming__Single_4K__WS.csv"
 SUMMARY_CSV = DATA / "summary_VR_gaming__Single_4K__WS.csv"
 SCENARIOS = sorted((DATA / "usage_scenarios").glob("*.m"))

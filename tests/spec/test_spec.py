@@ -9,19 +9,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError, SpecError
+from rtgen_opt.inputs import load_instance
 from rtgen_opt.spec import (
     ModelSpec,
     PlatformSpec,
     ProfilesSpec,
     ScenarioSpec,
     load,
-    load_instance,
     parse_granularity,
     schema,
 )
 
-INSTANCES = Path(__file__).resolve().parent.parent / "instances"
+INSTANCES = Path(__file__).resolve().parents[2] / "instances"
 
 PLATFORM = {
     "kind": "platform",
@@ -409,7 +409,7 @@ def test_schema_per_kind():
     ]["platform"]["anyOf"]
     assert "horizon_ms" in scenario["required"]
     assert set(scenario["$defs"]["CascadeSpec"]["properties"]) == {"from", "p"}
-    with pytest.raises(SpecError):
+    with pytest.raises(ArgumentError):
         schema("recipe")
 
 

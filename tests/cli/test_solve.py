@@ -10,7 +10,7 @@ from rtgen_opt.instance import Instance
 from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import validate
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_solve_prints_summary_and_writes_a_valid_schedule(tmp_path):

@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtgen_opt.exact.bounds import bounds
+from rtgen_opt.exact import solver_names
 from rtgen_opt.exact.result import SolveStatus
-from rtgen_opt.exact.solve import solve
+from rtgen_opt.exact.solve import bounds, solve
 from rtgen_opt.instance import Instance, Link, Platform, Processor, Request
+from rtgen_opt.objectives import Objective
 from rtgen_opt.validate import validate
 
-SOLVERS = ("cpsat", "milp-highs", "milp-cbc")
+SOLVERS = solver_names()  # every registered backend
 TIME_LIMIT = 20.0  # never reached on these sizes; a timeout is a failure, not a pass
 
 PLATFORMS = (
@@ -197,7 +198,7 @@ def test_cpsat_makespan_probes_agree_with_the_milp_optimum(instance: Instance) -
 
     reference = solve(instance, "makespan", "milp-highs", time_limit=20)
     assert reference.status is SolveStatus.OPTIMAL
-    model = CpsatModel(instance, ("makespan",), list_schedule(instance, "makespan"))
+    model = CpsatModel(instance, Objective.parse("makespan"), list_schedule(instance, "makespan"))
     z = round(reference.objective[0] / model.win.scale.unit_ms)
     at = model.probe(0, z, time_limit=20, workers=1, seed=0)
     assert at.status in ("feasible", "optimal") and validate(instance, at.schedule) == []

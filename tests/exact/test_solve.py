@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError, InternalError, SpecError
 from rtgen_opt.exact import BACKENDS
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.exact.solve import load_settings, solve
 from rtgen_opt.instance import Instance
 from rtgen_opt.schedule import Schedule
 
-ROOT = Path(__file__).parent.parent
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parents[2]
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_packaged_settings_mirror_solvers_dir():
@@ -29,7 +29,7 @@ def test_packaged_settings_mirror_solvers_dir():
 
 
 def test_settings_errors(tmp_path):
-    with pytest.raises(SpecError, match="unknown settings"):
+    with pytest.raises(ArgumentError, match="unknown settings"):
         load_settings("nope")
     bad = tmp_path / "x.toml"
     bad.write_text("speed = 3\n")
@@ -46,7 +46,7 @@ def test_raw_cpsat_parameters_are_passed_and_checked():
         parameters={"linearization_level": 2, "subsolvers": ["default_lp", "max_lp"]},
     )
     assert r.objective == (55.0,)
-    with pytest.raises(SpecError, match="not a CP-SAT parameter"):
+    with pytest.raises(ArgumentError, match="not a CP-SAT parameter"):
         solve(inst, "makespan", parameters={"speed": 1})
 
 
@@ -64,7 +64,7 @@ def test_a_lying_backend_is_caught(monkeypatch):
     import rtgen_opt.exact.solve as solve_mod
 
     monkeypatch.setattr(solve_mod, "backend", lambda name: liar)
-    with pytest.raises(AssertionError):
+    with pytest.raises(InternalError):
         solve(inst, "makespan", "liar")
 
 

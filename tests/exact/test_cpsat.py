@@ -6,13 +6,14 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from rtgen_opt.exact import solver_names
 from rtgen_opt.exact.result import SolveStatus
 from rtgen_opt.exact.solve import solve
 from rtgen_opt.instance import Instance, Platform, Processor, Request
-from rtgen_opt.objectives import objective_values
+from rtgen_opt.objectives import Objective, objective_values
 from rtgen_opt.validate import validate
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _assert_valid(inst, result):
@@ -258,7 +259,7 @@ def test_drop_mode_load_with_an_unreachable_option():
         _assert_valid(inst, r)
 
 
-@pytest.mark.parametrize("solver", ["cpsat", "milp-highs", "milp-cbc"])
+@pytest.mark.parametrize("solver", solver_names())
 def test_a_job_an_undroppable_job_depends_on_is_never_dropped(solver):
     # j1 cannot meet its deadline and would be dropped for makespan 0 ... but the LLM job j3
     # depends on it, and j3 may not be dropped, so j1 must run (and miss).
@@ -281,7 +282,7 @@ def test_feasibility_probe_decides_below_and_at_the_optimum():
     from rtgen_opt.exact.list_schedule import list_schedule
 
     inst = Instance.load(DATA / "ft06.json")
-    model = CpsatModel(inst, ("makespan",), list_schedule(inst, "makespan"))
+    model = CpsatModel(inst, Objective.parse("makespan"), list_schedule(inst, "makespan"))
     below = model.probe(0, 54, time_limit=20, workers=2, seed=0)
     assert below.status == "infeasible" and below.bound == 55
     at = model.probe(0, 55, time_limit=20, workers=2, seed=0)
@@ -317,7 +318,7 @@ def test_watchdog_stop_is_not_an_interruption():
             if k:
                 g.add_edge(f"j{j}o{k - 1}", f"j{j}o{k}")
     inst = Instance.from_networkx(g, Platform.homogeneous(procs))
-    model = CpsatModel(inst, ("makespan",), list_schedule(inst, "makespan"))
+    model = CpsatModel(inst, Objective.parse("makespan"), list_schedule(inst, "makespan"))
     model.set_hint(list_schedule(inst, "makespan"))
     stage = model.solve_stage(
         0, time_limit=30, workers=2, seed=0, progress=None, stop_when=lambda *_: True
@@ -332,7 +333,7 @@ def test_solver_parameters_take_enum_fields_by_name_or_number() -> None:
     """A TOML [parameters] table can only give an enum field as a string or an integer."""
     from ortools.sat.python import cp_model
 
-    from rtgen_opt.errors import SpecError
+    from rtgen_opt.errors import ArgumentError
     from rtgen_opt.exact.cpsat.model import solver_parameters
 
     solver = cp_model.CpSolver()
@@ -340,5 +341,7 @@ def test_solver_parameters_take_enum_fields_by_name_or_number() -> None:
     solver_parameters(solver, time_limit=1, workers=1, seed=0, raw=raw)
     assert solver.parameters.search_branching.name == "FIXED_SEARCH"
     assert int(solver.parameters.shared_tree_split_strategy) == 3
-    with pytest.raises(SpecError, match="parameters.search_branching: one of AUTOMATIC_SEARCH"):
+    with pytest.raises(
+        ArgumentError, match="parameters.search_branching: expected one of AUTOMATIC_SEARCH"
+    ):
         solver_parameters(solver, time_limit=1, workers=1, seed=0, raw={"search_branching": "x"})

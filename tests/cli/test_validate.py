@@ -13,7 +13,7 @@ from rtgen_opt.cli import main
 from rtgen_opt.instance import Instance, Link, Platform, Processor, Stream
 from rtgen_opt.schedule import Schedule
 
-XRBENCH = Path(__file__).parent / "data" / "xrbench" / "usage_scenarios"
+XRBENCH = Path(__file__).parents[1] / "data" / "xrbench" / "usage_scenarios"
 
 
 def _instance() -> Instance:

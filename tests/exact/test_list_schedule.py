@@ -11,7 +11,7 @@ from rtgen_opt.instance import Instance, Link, Platform, Processor
 from rtgen_opt.objectives import objective_values
 from rtgen_opt.validate import validate
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_ft06_list_schedule_is_valid_and_not_better_than_optimum():

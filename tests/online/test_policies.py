@@ -8,7 +8,7 @@ import textwrap
 import networkx as nx
 import pytest
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError
 from rtgen_opt.instance import Instance, Link, Platform, Processor
 from rtgen_opt.online import POLICIES, Policy, make_policy, policy_names, register, replay
 
@@ -248,11 +248,11 @@ def test_registry_refuses_duplicate_and_empty_names():
 
 
 def test_unknown_policy_is_a_spec_error():
-    with pytest.raises(SpecError, match="unknown policy 'nope'.*edf-eft"):
+    with pytest.raises(ArgumentError, match="unknown policy 'nope'.*edf-eft"):
         make_policy("nope")
-    with pytest.raises(SpecError, match="cannot import"):
+    with pytest.raises(ArgumentError, match="cannot import"):
         make_policy("no_such_module_xyz:Thing")
-    with pytest.raises(SpecError, match="not a subclass"):
+    with pytest.raises(ArgumentError, match="not a subclass"):
         make_policy("math:pi")
 
 

@@ -9,7 +9,7 @@ from rtgen_opt.exact.result import SolveStatus
 from rtgen_opt.exact.solve import solve
 from rtgen_opt.importers.fjsp import read_fjsp
 
-DATA = Path(__file__).parent / "data" / "fjsp"
+DATA = Path(__file__).parents[1] / "data" / "fjsp"
 
 
 def test_reads_kacem1():

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from rtgen_opt.errors import SpecError
+from rtgen_opt.errors import ArgumentError
 from rtgen_opt.instance import Instance, Link, Platform, Processor
 from rtgen_opt.online import (
     Policy,
@@ -23,7 +23,7 @@ from rtgen_opt.online import (
 )
 from rtgen_opt.validate import validate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOC = Platform(
     "soc",
     (Processor("cpu", "cpu", 5, 1), Processor("gpu", "gpu", 10, 1), Processor("npu", "npu", 3, 1)),
@@ -140,7 +140,7 @@ def test_noise_is_lognormal_with_mean_one_and_seeded():
     assert all(a.durations(t) == b.durations(t) for t in inst.tasks)
     c = perturb(inst, 0.5, seed=4)
     assert any(a.durations(t) != c.durations(t) for t in inst.tasks)
-    with pytest.raises(SpecError):
+    with pytest.raises(ArgumentError):
         perturb(inst, -0.1)
 
 
@@ -340,7 +340,7 @@ SCENARIOS = sorted((ROOT / "instances" / "scenarios").glob("*.yaml"))
 def test_every_policy_is_valid_on_every_scenario(path):
     if path is None:
         pytest.skip("no scenario in instances/scenarios yet")
-    from rtgen_opt.spec import load_instance
+    from rtgen_opt.inputs import load_instance
 
     inst = load_instance(path)
     for name in policy_names():

@@ -42,7 +42,7 @@ from rtgen_opt.instance import Instance, Platform, Processor, Stream
 from rtgen_opt.metrics import FrameRecord, xrbench_score
 from rtgen_opt.online import replay
 
-DATA = Path(__file__).parent / "data" / "xrbench"
+DATA = Path(__file__).parents[1] / "data" / "xrbench"
 SCHEDULE = DATA / "schedule_VR_gaming__Single_4K__WS.csv"
 SUMMARY = DATA / "summary_VR_gaming__Single_4K__WS.csv"
 MODELS = ("ES_RITNet", "GE_FBNet_C", "HT_hand_graph_cnn_half")  # the scenario's order
