@@ -52,7 +52,11 @@ class Schedule:
         dropped: Iterable[str] = (),
         **provenance: Any,
     ) -> Schedule:
-        """A schedule from ``(task, processor, start, end)`` rows, sorted by (start, task)."""
+        """A schedule from ``(task, processor, start, end)`` rows, sorted by (start, task).
+
+        Provenance keys named ``rows`` or ``dropped`` cannot be passed here; add them with
+        :meth:`with_provenance`, which takes any key.
+        """
         return cls._from_rows(rows, dropped, provenance)
 
     @classmethod

@@ -28,7 +28,9 @@ def schedules(draw):
     for task in draw(st.lists(ids, unique=True, max_size=12)):
         start = draw(times)
         rows.append((task, draw(ids), start, start + draw(times)))
-    return Schedule.build(rows, draw(st.frozensets(ids, max_size=4)), **draw(provenance))
+    # any provenance key, "dropped" and "rows" included: with_provenance takes them all
+    dropped = draw(st.frozensets(ids, max_size=4))
+    return Schedule.build(rows, dropped).with_provenance(**draw(provenance))
 
 
 @settings(max_examples=80, deadline=None)
