@@ -502,6 +502,38 @@ class Instance:
             ms = self.platform.transfer_ms(attrs.get("bytes", 0.0), proc_u, proc_v)
         return grid.ticks_up(ms, self.resolution)
 
+    def restrict(self, jobs: Iterable[str], name: str | None = None) -> Instance:
+        """The instance of ``jobs`` alone: their tasks, the edges among them, their requests.
+
+        Edges from or to other jobs are left out, which only relaxes: the restriction of any
+        schedule of this instance to ``jobs`` is a schedule of the restricted instance (the
+        decomposition bound of ``formulations/bounds.md`` rests on it). An LLM request is kept
+        when all its tasks are (give a request's jobs together).
+
+        Examples
+        --------
+        >>> g = nx.DiGraph()
+        >>> g.add_node("a", durations={"m": 1.0}, job="A")
+        >>> g.add_node("b", durations={"m": 2.0}, job="B")
+        >>> g.add_edge("a", "b")
+        >>> sub = Instance.from_networkx(g, Platform.homogeneous(["m"])).restrict(["B"])
+        >>> sub.tasks, list(sub.graph.edges)
+        (('b',), [])
+        """
+        keep = set(jobs)
+        unknown = keep - set(self.jobs)
+        if unknown:
+            raise SpecError(None, "jobs", f"not jobs of {self.name}: {sorted(unknown)[:3]}")
+        tasks = [t for j in keep for t in self.jobs[j].tasks]
+        graph = self.graph.subgraph(tasks).copy()
+        inside = set(tasks)
+        requests = {
+            r: req
+            for r, req in self.requests.items()
+            if all(t in inside for t in (*req.prefill_tasks, *req.decode_tasks))
+        }
+        return replace(self, graph=graph, requests=requests, name=name or self.name)
+
     def with_durations(self, factors: Mapping[str, float], name: str | None = None) -> Instance:
         """A copy whose task durations are multiplied per task (noise realisations)."""
         g = self.graph.copy()

@@ -23,8 +23,9 @@ dropped afterwards: that never adds a miss and frees nothing it needs.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact.windows import Windows, windows
@@ -58,23 +59,109 @@ def _priorities(instance: Instance, win: Windows) -> dict[str, Callable[[str], t
     }
 
 
+class _Busy:
+    """The busy intervals of one processor, sorted and disjoint (model time), in blocks.
+
+    The intervals are kept in blocks of at most ``2 * block`` consecutive intervals, each block
+    with the longest idle gap inside it. :meth:`earliest` finds the first block that can hold
+    the slot by bisection on the blocks' ends and skips every block whose gaps are all too
+    short, so a placement costs ``O(log n + n / block + block)`` in the worst case instead of a
+    scan over every gap, and a list schedule of ``n`` tasks about ``O(n log n)`` in practice.
+    """
+
+    __slots__ = ("block", "blocks", "firsts", "gaps", "lasts")
+
+    def __init__(self, block: int = 32) -> None:
+        self.block = block
+        self.blocks: list[list[tuple[int, int]]] = []  # sorted, disjoint intervals
+        self.firsts: list[int] = []  # start of each block's first interval
+        self.lasts: list[int] = []  # end of each block's last interval
+        self.gaps: list[int] = []  # longest gap between consecutive intervals of a block
+
+    def earliest(self, at: int, d: int) -> int:
+        """Earliest start ``>= at`` of a ``d``-long slot between the busy intervals."""
+        start = at
+        b = bisect.bisect_right(self.lasts, at)  # blocks ending by `at` are behind us
+        blocks, firsts, lasts, gaps = self.blocks, self.firsts, self.lasts, self.gaps
+        while b < len(blocks):
+            if _fits(firsts[b], start, d):
+                return start  # the slot ends before this block starts
+            if gaps[b] < d and start <= firsts[b]:
+                start = lasts[b]  # no gap of this block is long enough: skip it whole
+            else:
+                for s, e in blocks[b]:
+                    if e <= start:
+                        continue
+                    if _fits(s, start, d):
+                        return start
+                    start = max(start, e)
+            b += 1
+        return start
+
+    def add(self, start: int, end: int) -> None:
+        firsts = self.firsts
+        b = max(0, bisect.bisect_right(firsts, start) - 1)
+        if not self.blocks:
+            self.blocks.append([])
+            firsts.append(start)
+            self.lasts.append(end)
+            self.gaps.append(0)
+        block = self.blocks[b]
+        # After equal starts: a zero-length interval at s is placed before an interval at s,
+        # never after one, so the ends stay sorted.
+        bisect.insort_right(block, (start, end))
+        if len(block) > 2 * self.block:
+            half = len(block) // 2
+            self.blocks[b : b + 1] = [block[:half], block[half:]]
+            firsts[b : b + 1] = [0, 0]
+            self.lasts[b : b + 1] = [0, 0]
+            self.gaps[b : b + 1] = [0, 0]
+            self._refresh(b)
+            self._refresh(b + 1)
+        else:
+            self._refresh(b)
+
+    def _refresh(self, b: int) -> None:
+        block = self.blocks[b]
+        self.firsts[b] = block[0][0]
+        self.lasts[b] = block[-1][1]
+        self.gaps[b] = max((block[k][0] - block[k - 1][1] for k in range(1, len(block))), default=0)
+
+
+def _fits(next_start: int, start: int, d: int) -> bool:
+    """Whether a ``d``-long slot at ``start`` ends before an interval starting at
+    ``next_start`` (a zero-length slot must start strictly before it)."""
+    return next_start >= start + d and (d > 0 or next_start > start)
+
+
 def _place(
-    instance: Instance, win: Windows, key: Callable[[str], tuple], cheapest: bool = False
-) -> dict:
+    instance: Instance,
+    win: Windows,
+    key: Callable[[str], tuple],
+    cheapest: bool = False,
+    fixed: Mapping[str, tuple[str, int]] | None = None,
+) -> dict[str, tuple[str, int, int]]:
     """Greedy insertion list scheduling in model time: task -> (processor, start, end).
 
     Each task goes where it finishes first; with ``cheapest``, where it costs the least
-    energy, then where it finishes first.
+    energy, then where it finishes first. ``fixed`` tasks (task -> processor and start) are
+    placed first, where they are; every other task fits around them. A ready queue (heap) and
+    per-processor interval lists searched by bisection keep it ``O(n log n)`` in practice.
     """
     g = instance.graph
     procs = instance.platform.by_name
     watts = {p: procs[p].active_w - procs[p].idle_w for p in procs}
-    waiting = {t: g.in_degree(t) for t in win.tasks}
-    ready = sorted((key(t), t) for t in win.tasks if waiting[t] == 0)
-    busy: dict[str, list[tuple[int, int]]] = {p: [] for p in instance.processors}
+    busy = {p: _Busy() for p in instance.processors}
     placed: dict[str, tuple[str, int, int]] = {}
+    for t, (p, start) in (fixed or {}).items():
+        end = start + win.duration[t, p]
+        busy[p].add(start, end)
+        placed[t] = (p, start, end)
+    waiting = {t: sum(u not in placed for u in g.predecessors(t)) for t in win.tasks}
+    ready = [(key(t), t) for t in win.tasks if waiting[t] == 0 and t not in placed]
+    heapq.heapify(ready)
     while ready:
-        _, t = ready.pop(0)
+        _, t = heapq.heappop(ready)
         best = None
         for p in win.options[t]:
             at = win.release[t]
@@ -82,30 +169,20 @@ def _place(
                 pu, _, eu = placed[u]
                 at = max(at, eu + win.transfer(u, t, pu, p))
             d = win.duration[t, p]
-            start = _earliest_gap(busy[p], at, d)
+            start = busy[p].earliest(at, d)
             rank = (watts[p] * d if cheapest else 0, start + d, p)
             if best is None or rank < best[0]:
                 best = (rank, p, start, d)
         _, p, start, d = best
-        bisect.insort(busy[p], (start, start + d))
+        busy[p].add(start, start + d)
         placed[t] = (p, start, start + d)
         for v in g.successors(t):
+            if v in placed:
+                continue
             waiting[v] -= 1
             if waiting[v] == 0:
-                bisect.insort(ready, (key(v), v))
+                heapq.heappush(ready, (key(v), v))
     return placed
-
-
-def _earliest_gap(intervals: list[tuple[int, int]], at: int, d: int) -> int:
-    """Earliest start >= ``at`` of a ``d``-long slot between the sorted busy ``intervals``."""
-    start = at
-    for s, e in intervals:
-        if e <= start:
-            continue
-        if s >= start + d and (d > 0 or s > start):
-            return start
-        start = max(start, e)
-    return start
 
 
 def _drop_hopeless(instance: Instance, schedule: Schedule, method: str) -> Schedule:
@@ -132,6 +209,7 @@ def list_schedule(
     *,
     rules: Sequence[str] = RULES,
     win: Windows | None = None,
+    fixed: Mapping[str, tuple[str, float]] | None = None,
 ) -> Schedule:
     """The best of the list schedules ``rules`` for ``objective``.
 
@@ -145,6 +223,8 @@ def list_schedule(
         Priority rules to try (see the module docstring).
     win
         Precomputed :func:`~rtgen_opt.exact.windows.windows` of the instance.
+    fixed
+        Tasks placed beforehand (task -> processor, start in ms); the rest fit around them.
 
     Returns
     -------
@@ -165,9 +245,10 @@ def list_schedule(
     parsed = Objective.parse(objective)
     win = win or windows(instance)
     keys = _priorities(instance, win)
+    pinned = {t: (p, win.scale.from_ms(s)) for t, (p, s) in (fixed or {}).items()}
     best: tuple[tuple[float, ...], str, Schedule] | None = None
     for rule in rules:
-        placed = _place(instance, win, keys[rule], cheapest=rule == "energy")
+        placed = _place(instance, win, keys[rule], cheapest=rule == "energy", fixed=pinned)
         method = f"list-{rule}"
         schedule = Schedule.build(
             [(t, p, win.to_ms(s), win.to_ms(e)) for t, (p, s, e) in placed.items()],

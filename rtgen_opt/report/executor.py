@@ -1,5 +1,5 @@
-"""Running units: in this process, in local processes or on a Dask cluster; the on-disk cache
-that lets an interrupted report resume; and the progress bars.
+"""Running units on an :class:`~rtgen_opt.parallel.Executor` (this process, local processes or a
+Dask cluster); the on-disk cache that lets an interrupted report resume; and the progress bars.
 
 With an output folder, each finished unit is written at once (atomically) to
 ``OUT/cache/<key>.json`` (the key of :mod:`rtgen_opt.report.units`); a later run with the same
@@ -9,28 +9,18 @@ inputs loads it instead of recomputing. Errors are not cached, so a rerun tries 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from rtgen_opt.errors import ArgumentError
 from rtgen_opt.files import write_atomic
+from rtgen_opt.parallel import Executor
 from rtgen_opt.report.units import Unit, compute_unit
 
 CACHE_FORMAT = "rtgen-opt-report-cache"
-
-
-def available_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def progress_bar(total: int, desc: str, quiet: bool) -> tqdm:
@@ -44,100 +34,6 @@ def progress_bar(total: int, desc: str, quiet: bool) -> tqdm:
         leave=True,
         dynamic_ncols=True,
     )
-
-
-#: Seconds to wait for a Dask scheduler to answer.
-DASK_CONNECT_TIMEOUT = 10.0
-
-
-class Executor:
-    """Runs :func:`compute_unit` on many specs: in this process (``workers <= 1``), in a pool of
-    local processes, or on a Dask cluster (``scheduler``: an address or a ``distributed.Client``).
-
-    The pool or the client starts on first use and serves every phase of a sweep, so a fully
-    cached sweep starts nothing; use it as a context manager to shut it down.
-    """
-
-    def __init__(self, workers: int, scheduler: Any = None) -> None:
-        self.workers = workers
-        self.scheduler = scheduler
-        self._pool: ProcessPoolExecutor | None = None
-        self._client: Any = None
-        self._own_client = False
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._client is not None and self._own_client:
-            self._client.close()
-        self._client = None
-
-    def map_unordered(
-        self, specs: Sequence[Mapping[str, Any]]
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Yield ``(index into specs, result)`` as units finish."""
-        if not specs:
-            return
-        if self.scheduler is not None:
-            yield from self._dask(specs)
-        elif self.workers <= 1:
-            for i, spec in enumerate(specs):
-                # Looked up at call time, so tests can count or interrupt the calls.
-                yield i, compute_unit(spec)
-        else:
-            yield from self._processes(specs)
-
-    def _processes(
-        self, specs: Sequence[Mapping[str, Any]]
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
-        if self._pool is None:
-            import multiprocessing
-
-            # spawn, not fork: the parent may hold threads (tqdm, OR-Tools) fork would copy.
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        futures = {self._pool.submit(compute_unit, spec): i for i, spec in enumerate(specs)}
-        try:
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
-
-    def _dask(self, specs: Sequence[Mapping[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
-        try:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
-        except ImportError as exc:  # pragma: no cover - dask is an optional dependency
-            raise ArgumentError(
-                "scheduler",
-                "a Dask scheduler needs dask[distributed] (pip install rtgen-opt[dask])",
-            ) from exc
-        if self._client is None:
-            if isinstance(self.scheduler, Client):
-                self._client = self.scheduler
-            else:
-                try:
-                    self._client = Client(self.scheduler, timeout=DASK_CONNECT_TIMEOUT)
-                except (OSError, ValueError) as exc:
-                    raise ArgumentError(
-                        "scheduler", f"cannot reach the Dask scheduler {self.scheduler}: {exc}"
-                    ) from None
-                self._own_client = True
-        futures = [self._client.submit(compute_unit, spec, pure=False) for spec in specs]
-        index = {f.key: i for i, f in enumerate(futures)}
-        try:
-            for fut in dask_completed(futures):
-                yield index[fut.key], fut.result()
-        finally:
-            self._client.cancel([f for f in futures if not f.done()])
 
 
 # --------------------------------------------------------------------------- the cache
@@ -194,7 +90,8 @@ def run_units(
     stats["cached"] = stats.get("cached", 0) + len(units) - len(todo)
     with progress_bar(len(units), desc, quiet) as bar:
         bar.update(len(units) - len(todo))
-        for i, result in executor.map_unordered([u.spec for u in todo]):
+        # compute_unit is looked up at call time, so tests can count or interrupt the calls.
+        for i, result in executor.map_unordered(compute_unit, [u.spec for u in todo]):
             u = todo[i]
             cache.put(u.key, u, result)
             results[(u.instance, u.method)] = result

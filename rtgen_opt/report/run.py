@@ -41,7 +41,8 @@ from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact import check_solver
 from rtgen_opt.objectives import DEFAULT_OBJECTIVE, Objective, ObjectiveLike
 from rtgen_opt.online import builtin_policies, make_policy
-from rtgen_opt.report.executor import Cache, Executor, available_cores, run_units
+from rtgen_opt.parallel import Executor, available_cores
+from rtgen_opt.report.executor import Cache, run_units
 from rtgen_opt.report.html import write_report
 from rtgen_opt.report.records import Outcome, Sweep, best_bound, best_schedule, outcome_of
 from rtgen_opt.report.suite import resolve_suite

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtgen_opt.exact import solver_names
 from rtgen_opt.exact.result import SolveStatus
@@ -12,6 +14,7 @@ from rtgen_opt.exact.solve import solve
 from rtgen_opt.instance import Instance, Platform, Processor, Request
 from rtgen_opt.objectives import Objective, objective_values
 from rtgen_opt.validate import validate
+from tests.exact.test_cross_validation import instances
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -345,3 +348,66 @@ def test_solver_parameters_take_enum_fields_by_name_or_number() -> None:
         ArgumentError, match="parameters.search_branching: expected one of AUTOMATIC_SEARCH"
     ):
         solver_parameters(solver, time_limit=1, workers=1, seed=0, raw={"search_branching": "x"})
+
+
+def hint_violations(model) -> list[tuple[str, int]]:
+    """Hinted variables that cannot all take their hinted values: a core of assumptions
+    ``var == hint`` that CP-SAT proves infeasible (empty when the hint is feasible)."""
+    from ortools.sat.python import cp_model
+
+    proto = model.model.Proto()
+    hints = list(zip(proto.solution_hint.vars, proto.solution_hint.values, strict=True))
+    m = model.model.Clone()
+    m.ClearHints()
+    lits, names = [], {}
+    for idx, value in hints:
+        var = m.GetIntVarFromProtoIndex(idx)
+        lit = m.NewBoolVar(f"hint[{idx}]")
+        m.Add(var == value).OnlyEnforceIf(lit)
+        lits.append(lit)
+        names[lit.Index()] = (var.Name(), value)
+    m.AddAssumptions(lits)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 30
+    if solver.Solve(m) != cp_model.INFEASIBLE:
+        return []
+    return [names[i] for i in solver.SufficientAssumptionsForInfeasibility()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    instances(), st.sampled_from(["misses", "tardiness", "misses,tardiness", "makespan", "ttft"])
+)
+def test_every_valid_schedule_is_a_feasible_hint(instance, objective):
+    # A policy's schedule (drops included) must be accepted by CP-SAT as it is: an infeasible
+    # hint is "repaired" by a search that costs the time the hint was meant to save.
+    from rtgen_opt.exact.cpsat.model import CpsatModel
+    from rtgen_opt.online import builtin_policies, replay
+
+    for policy in builtin_policies():
+        hint = replay(instance, policy)
+        model = CpsatModel(instance, Objective.parse(objective), hint)
+        model.set_hint(hint)
+        assert hint_violations(model) == [], policy
+
+
+def test_a_dropped_chain_job_is_a_feasible_hint():
+    # x keeps the only processor busy until 5; job A (a1 -> a2, deadline 2) is dropped at 5 by
+    # every drop-mode policy. Its completion was hinted at a1's earliest start (0.5), but (C7)
+    # makes it a2's end, hinted at a2's earliest start (1.5): CP-SAT called the hint
+    # infeasible and spent its time repairing it.
+    from rtgen_opt.exact.cpsat.model import CpsatModel
+    from rtgen_opt.online import replay
+
+    g = nx.DiGraph()
+    g.add_node("x", durations={"m": 5.0}, deadline=100.0, job="X")
+    g.add_node("a1", durations={"m": 1.0}, release=0.5, deadline=2.0, job="A")
+    g.add_node("a2", durations={"m": 1.0}, release=0.5, deadline=2.0, job="A")
+    g.add_edge("a1", "a2")
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]), miss_mode="drop")
+    hint = replay(inst, "edf-eft")
+    assert hint.dropped == {"A"}
+    model = CpsatModel(inst, Objective.parse("misses"), hint)
+    model.set_hint(hint)
+    assert hint_violations(model) == []

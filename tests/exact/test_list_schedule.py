@@ -56,3 +56,33 @@ def test_list_schedules_always_validate(durations, edges, sync):
     inst = Instance.from_networkx(g, platform)
     for objective in ("misses", "makespan", "energy"):
         assert validate(inst, list_schedule(inst, objective)) == []
+
+
+def _earliest_by_scan(intervals, at, d):
+    """The definition: scan every busy interval (the reference for the blocked structure)."""
+    start = at
+    for s, e in sorted(intervals):
+        if e <= start:
+            continue
+        if s >= start + d and (d > 0 or s > start):
+            return start
+        start = max(start, e)
+    return start
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 12)), min_size=1, max_size=200))
+def test_blocked_busy_intervals_find_the_same_gaps_as_a_full_scan(requests):
+    # Place slots one after another where the structure says, as the list schedule does; every
+    # answer must be the full scan's, and the blocks must stay sorted and disjoint.
+    from rtgen_opt.exact.list_schedule import _Busy
+
+    busy, placed = _Busy(block=2), []  # tiny blocks: splits and skips within a few placements
+    for at, d in requests:
+        start = busy.earliest(at, d)
+        assert start == _earliest_by_scan(placed, at, d)
+        busy.add(start, start + d)
+        placed.append((start, start + d))
+        flat = [iv for block in busy.blocks for iv in block]
+        assert flat == sorted(placed)
+        assert all(e <= s for (_, e), (s, _) in zip(flat, flat[1:], strict=False))

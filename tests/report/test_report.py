@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rtgen_opt
+import rtgen_opt.parallel
 from rtgen_opt.errors import ArgumentError, SpecError
 from rtgen_opt.instance import Instance, Platform, Processor
 from rtgen_opt.metrics import evaluate
@@ -302,7 +303,7 @@ def test_dask_cluster_gives_the_same_results(report, suite, tmp_path):
 
 
 def test_unreachable_scheduler_is_one_clear_error(suite, tmp_path, monkeypatch):
-    monkeypatch.setattr(executor_module, "DASK_CONNECT_TIMEOUT", 0.5)
+    monkeypatch.setattr(rtgen_opt.parallel, "DASK_CONNECT_TIMEOUT", 0.5)
     with pytest.raises(ArgumentError, match="scheduler"):
         run(suite, out=tmp_path, scheduler="tcp://127.0.0.1:9", **FAST)
 

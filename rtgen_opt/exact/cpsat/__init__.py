@@ -47,15 +47,20 @@ def solve(
     parameters: Mapping[str, Any] | None = None,
     cumulative: bool = False,
     probe: bool = True,
+    fixed: Mapping[str, float] | None = None,
+    latest_end: float | None = None,
 ) -> Result:
     """Minimise ``objective`` (lexicographically) with CP-SAT; see the module docstring.
 
     ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
     ``cumulative`` adds the redundant task cumulative constraints (C9); ``probe`` enables the
-    feasibility probes of :func:`_minimise` for the components in :data:`PROBED`.
+    feasibility probes of :func:`_minimise` for the components in :data:`PROBED`; ``fixed``
+    and ``latest_end`` frame a window of a larger schedule (C13, see :class:`CpsatModel`).
     """
     started = time.perf_counter()
-    model = CpsatModel(instance, objective, hint, cumulative=cumulative)
+    model = CpsatModel(
+        instance, objective, hint, cumulative=cumulative, fixed=fixed, latest_end=latest_end
+    )
     stages = _Stages(model, workers=workers, seed=seed, parameters=parameters, probe=probe)
     result = minimise_lexicographic(
         instance,

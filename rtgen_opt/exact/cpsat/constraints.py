@@ -8,6 +8,7 @@ only make the LP relaxation and the bound stronger.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 
 from ortools.sat.python import cp_model
@@ -117,11 +118,8 @@ class Constraints:
     def job_completion(self) -> None:
         """(C7) a job's completion is the latest end of its tasks."""
         m, v = self.model, self.v
-        g = self.instance.graph
         for j, comp in v.completion.items():
-            tasks = self.instance.jobs[j].tasks
-            last = [t for t in tasks if not any(g.nodes[s]["job"] == j for s in g.successors(t))]
-            m.AddMaxEquality(comp, [v.end[t] for t in last])
+            m.AddMaxEquality(comp, [v.end[t] for t in v.last_tasks[j]])
 
     def deadlines(self) -> None:
         """(C8) ``ontime[j]`` iff the job runs and completes by its deadline.
@@ -225,6 +223,24 @@ class Constraints:
         jobs = self.instance.jobs
         for a, b in symmetric_pairs(self.instance):
             m.Add(v.start[jobs[a].tasks[0]] <= v.start[jobs[b].tasks[0]])
+
+    def frozen_context(self, fixed: Mapping[str, int], latest_end: int | None) -> None:
+        """(C13) a window of a larger schedule: the ``fixed`` tasks start where they are, every
+        other task ends by ``latest_end`` (model time).
+
+        Used by the window search (:mod:`rtgen_opt.exact.window_search`), which re-optimises
+        the jobs of one time window while the rest of the schedule stays: the tasks around the
+        window enter the model as fixed tasks (one eligible processor each), so (C4) and (C5)
+        keep the window's tasks off their time and after their data; ``latest_end`` keeps the
+        window's tasks inside the stretch whose fixed tasks the model holds.
+        """
+        m, v = self.model, self.v
+        for t, start in fixed.items():
+            m.Add(v.start[t] == start)
+        if latest_end is not None:
+            for t in self.win.tasks:
+                if t not in fixed:
+                    m.Add(v.end[t] <= latest_end)
 
     def redundant_window_load(self) -> None:
         """(C11) on-time jobs inside a window ``[a, b]`` fit: their least work <= ``|K| (b - a)``."""

@@ -151,7 +151,11 @@ class CpsatModel:
         hint: Schedule,
         *,
         cumulative: bool = False,
+        fixed: Mapping[str, float] | None = None,
+        latest_end: float | None = None,
     ) -> None:
+        """The model; ``fixed`` (task -> start, ms) and ``latest_end`` (ms) frame a window of a
+        larger schedule (C13)."""
         self.instance = instance
         self.objective = objective
         upper = hint.makespan if objective.first.name == "makespan" else None
@@ -166,7 +170,14 @@ class CpsatModel:
             lb = round(lb_ms / win.scale.unit_ms)
         self.model = cp_model.CpModel()
         self.vars = Variables(self.model, instance, win, objective, makespan_lb=lb)
-        Constraints(self.model, self.vars, cumulative=cumulative).add_all(objective)
+        constraints = Constraints(self.model, self.vars, cumulative=cumulative)
+        constraints.add_all(objective)
+        if fixed or latest_end is not None:
+            to = win.scale.from_ms
+            constraints.frozen_context(
+                {t: to(s) for t, s in (fixed or {}).items()},
+                None if latest_end is None else grid.floor(latest_end / win.scale.unit_ms),
+            )
         self.builder = Terms(self.model, self.vars)
         self.terms = [self.builder.term(c.name) for c in objective]
         self._hint_schedule = hint

@@ -85,8 +85,7 @@ class Terms:
         return Term("tardiness", sum(terms), factor * self.unit, 0.0)
 
     def _hint_tardiness(self, h: HintValues, j: str, d: int, late, tard) -> None:
-        ends = [h.end[t] for t in self.instance.jobs[j].tasks if t in h.end]
-        lateness = max(0, max(ends) - d) if ends else 0
+        lateness = max(0, self.v.hinted_completion(h, j) - d)  # (O2) L_j = max(0, C_j - d_j)
         self.model.AddHint(late, lateness)
         if tard is not late:
             self.model.AddHint(tard, lateness if j not in h.dropped else 0)

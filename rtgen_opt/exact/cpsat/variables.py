@@ -140,6 +140,14 @@ class Variables:
         self.ontime: dict[str, cp_model.IntVar] = {}
         self.job_lo: dict[str, int] = {}  # bounds of completion[j]
         self.job_hi: dict[str, int] = {}
+        g = self.instance.graph
+        # The tasks a job can end with: those without a successor in the same job (C7).
+        self.last_tasks: dict[str, tuple[str, ...]] = {
+            j: tuple(
+                t for t in job.tasks if not any(g.nodes[s]["job"] == j for s in g.successors(t))
+            )
+            for j, job in self.instance.jobs.items()
+        }
         for j, job in self.instance.jobs.items():
             if j not in win.deadline:
                 continue
@@ -150,15 +158,21 @@ class Variables:
             self.ontime[j] = m.NewBoolVar(f"ontime[{j}]")
 
     # ----------------------------------------------------------------- hints
+    def hinted_completion(self, h: HintValues, j: str) -> int:
+        """The completion (C7) of job ``j`` under hint ``h``: the latest end of its last
+        tasks, a task that does not run counting at its earliest start (where it is hinted)."""
+        return max(h.end.get(t, self.lo[t]) for t in self.last_tasks[j])
+
     def hint(self, h: HintValues) -> None:
         """Hint every variable of this class from a schedule in model time."""
         m, win = self.model, self.win
-        for j, job in self.instance.jobs.items():
+        # A task that does not run is hinted at its earliest start with size 0, so its job's
+        # completion (C7: the latest end of its last tasks) is the latest of those starts.
+        for j in self.instance.jobs:
             runs = j not in h.dropped
             m.AddHint(self.run[j], runs)
             if j in self.completion:
-                ends = [h.end[t] for t in job.tasks if t in h.end]
-                comp = max(ends) if ends else self.job_lo[j]
+                comp = self.hinted_completion(h, j)
                 m.AddHint(self.completion[j], comp)
                 m.AddHint(self.ontime[j], runs and comp <= win.deadline[j])
         if self.makespan is not None:
@@ -175,7 +189,6 @@ class Variables:
                 m.AddHint(self.end[t], h.end[t])
                 m.AddHint(self.size[t], h.end[t] - h.start[t])
             else:
-                lo = min(win.est[t, p] for p in win.options[t])
-                m.AddHint(self.start[t], lo)
-                m.AddHint(self.end[t], lo)
+                m.AddHint(self.start[t], self.lo[t])
+                m.AddHint(self.end[t], self.lo[t])
                 m.AddHint(self.size[t], 0)

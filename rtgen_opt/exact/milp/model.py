@@ -19,13 +19,12 @@ tolerances did to the continuous starts.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulp
 
-from rtgen_opt.errors import InternalError
+from rtgen_opt.exact.left_shift import left_shift_ticks
 from rtgen_opt.exact.milp.constraints import add_constraints
 from rtgen_opt.exact.milp.engines import Outcome, run_cbc, run_highs
 from rtgen_opt.exact.milp.objective import LinearObjective, linear_objective
@@ -154,45 +153,17 @@ def hint_values(model: MilpModel, hint: Schedule) -> dict[pulp.LpVariable, float
 
 # --------------------------------------------------------------------------- decoding
 def decode(model: MilpModel) -> Schedule:
-    """The schedule of the current solution: its decisions, left-shifted on the grid."""
+    """The schedule of the current solution: its decisions (processors, drops, the order of
+    the starts), left-shifted on the grid (:mod:`rtgen_opt.exact.left_shift`)."""
     inst, win, var = model.instance, model.win, model.var
-    g = inst.graph
     dropped = {j for j, d in var.dropped.items() if (d.varValue or 0.0) > 0.5}
     assign: dict[str, str] = {}
     for t in win.tasks:
         if inst.graph.nodes[t]["job"] in dropped:
             continue
         assign[t] = max(win.options[t], key=lambda p: (var.x[t, p].varValue or 0.0, p))
-    index = {t: i for i, t in enumerate(win.tasks)}
-    # By start, then end (a zero-length task at the start of another goes first), then
-    # topological index (zero-length chains at one instant keep their precedence order).
-    key = {}
-    for t in assign:
-        s = round(var.start[t].varValue or 0.0)
-        key[t] = (s, s + win.duration[t, assign[t]], index[t])
-    waiting = {t: sum(1 for u in g.predecessors(t) if u in assign) for t in assign}
-    ready = [(key[t], t) for t in assign if waiting[t] == 0]
-    heapq.heapify(ready)
-    free = dict.fromkeys(inst.processors, 0)
-    placed: dict[str, tuple[str, int, int]] = {}
-    while ready:
-        _, t = heapq.heappop(ready)
-        p = assign[t]
-        at = max(win.release[t], free[p])
-        for u in g.predecessors(t):
-            if u in placed:
-                pu, _, eu = placed[u]
-                at = max(at, eu + win.transfer(u, t, pu, p))
-        end = at + win.duration[t, p]
-        placed[t] = (p, at, end)
-        free[p] = end
-        for v in g.successors(t):
-            if v in waiting:
-                waiting[v] -= 1
-                if waiting[v] == 0:
-                    heapq.heappush(ready, (key[v], v))
-    if len(placed) != len(assign):
-        raise InternalError("MILP decoding: a kept task has a dropped predecessor")
+    start = {t: round(var.start[t].varValue or 0.0) for t in assign}
+    placed = left_shift_ticks(inst, win, assign, start)
     return Schedule.build(
         [(t, p, win.to_ms(s), win.to_ms(e)) for t, (p, s, e) in placed.items()], dropped
     )
