@@ -198,6 +198,16 @@ def import_onnx(
 )
 @click.option("--name", help="Model name in the profiles (default: the perf.yaml's folder).")
 @click.option("--version", "source_version", help="Version of the file, cited in the comments.")
+@click.option(
+    "--kv-bytes-per-token", type=float, help="For an LLM: KV-cache bytes per token of context."
+)
+@click.option(
+    "--prompt-chunk",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="For an LLM: tokens per prompt-processor chunk (AI Hub's info.yaml states it).",
+)
 def import_aihub(
     perf: str,
     out: str,
@@ -206,6 +216,8 @@ def import_aihub(
     runtime: tuple[str, ...],
     name: str | None,
     source_version: str | None,
+    kv_bytes_per_token: float | None,
+    prompt_chunk: int,
 ) -> None:
     """Profiles from a Qualcomm AI Hub perf.yaml (quic/ai-hub-models): the measured latency of
     each component on DEVICE, per compute unit, tagged [M]. Refuses a model that fell back to
@@ -219,6 +231,8 @@ def import_aihub(
         runtimes=runtime or None,
         name=name,
         version=source_version,
+        kv_bytes_per_token=kv_bytes_per_token,
+        prompt_chunk=prompt_chunk,
     )
     aihub.write(result, out)
     click.echo(f"wrote {out}: {result.summary()}", err=True)
