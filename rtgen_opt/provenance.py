@@ -53,8 +53,13 @@ def _tag(text: str) -> str:
     return "E" if "->E" in rest or letter == "E" else letter
 
 
-def tag_of(comment: str, kind: str | None) -> str | None:
-    """The tag of a number of ``kind`` on a line with ``comment`` (see the module doc).
+#: Words that name a decode cost's two numbers in a comment (``base [M] ...; slope [E] ...``).
+_FIELD_WORDS = {"base_ms": "base", "per_context_token_ms": "slope"}
+
+
+def tag_of(comment: str, kind: str | None, word: str | None = None) -> str | None:
+    """The tag of a number of ``kind`` on a line with ``comment`` (see the module doc); a part
+    naming ``word`` (``base``, ``slope``) before its tag is preferred to one naming the kind.
 
     Examples
     --------
@@ -65,13 +70,15 @@ def tag_of(comment: str, kind: str | None) -> str | None:
     >>> tag_of("as above", "npu") is None
     True
     """
-    if kind is not None:
+    for name in (word, kind):
+        if name is None:
+            continue
         for part in comment.split(";"):
             m = _TAG.search(part)
             if m is None:
                 continue
             words = re.split(r"[\s,]+", part[: m.start()].strip())
-            if kind in words:
+            if name in words:
                 return _tag(m.group(1) + m.group(2))
     m = _TAG.search(comment)
     return _tag(m.group(1) + m.group(2)) if m else None
@@ -107,7 +114,7 @@ def profile_numbers(path: str | os.PathLike[str]) -> list[TaggedNumber]:
                     field,
                     kind,
                     float(node.value),
-                    tag_of(_comment(lines[line]), kind),
+                    tag_of(_comment(lines[line]), kind, _FIELD_WORDS.get(field.rsplit(".", 1)[-1])),
                 )
             )
         elif isinstance(node, yaml.MappingNode):
