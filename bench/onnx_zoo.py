@@ -44,20 +44,43 @@ class Graph:
         self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
         return out
 
-    def conv(self, x, cin, cout, k, stride=1, groups=1, bn=True, relu=True, relu6=False, bias=False):
-        pad = k // 2
+    def conv(
+        self,
+        x,
+        cin,
+        cout,
+        k,
+        stride=1,
+        groups=1,
+        bn=True,
+        relu=True,
+        relu6=False,
+        bias=False,
+        pad=None,
+    ):
+        pad = k // 2 if pad is None else pad
         inputs = [x, self.weight(cout, cin // groups, k, k)]
         if bias:
             inputs.append(self.const(np.zeros(cout, np.float32)))
-        y = self.op("Conv", inputs, kernel_shape=[k, k], strides=[stride, stride],
-                    pads=[pad] * 4, group=groups)
+        y = self.op(
+            "Conv",
+            inputs,
+            kernel_shape=[k, k],
+            strides=[stride, stride],
+            pads=[pad] * 4,
+            group=groups,
+        )
         if bn:
             ones, zeros = np.ones(cout, np.float32), np.zeros(cout, np.float32)
-            y = self.op("BatchNormalization", [y, self.const(ones), self.const(zeros),
-                                               self.const(zeros), self.const(ones)])
+            y = self.op(
+                "BatchNormalization",
+                [y, self.const(ones), self.const(zeros), self.const(zeros), self.const(ones)],
+            )
         if relu6:
-            y = self.op("Clip", [y, self.const(np.array(0, np.float32)),
-                                 self.const(np.array(6, np.float32))])
+            y = self.op(
+                "Clip",
+                [y, self.const(np.array(0, np.float32)), self.const(np.array(6, np.float32))],
+            )
         elif relu:
             y = self.op("Relu", [y])
         return y
@@ -81,7 +104,9 @@ def _head(g: Graph, x: str, c: int, classes: int = 1000) -> str:
     return g.op("Gemm", [x, g.weight(classes, c), g.const(np.zeros(classes, np.float32))], transB=1)
 
 
-def resnet(depth: int, width: int = 64, groups: int = 1, name: str | None = None) -> onnx.ModelProto:
+def resnet(
+    depth: int, width: int = 64, groups: int = 1, name: str | None = None
+) -> onnx.ModelProto:
     """torchvision ResNet-18/50/101, Wide ResNet-50-2 (width 128), ResNeXt-50 32x4d."""
     blocks = {18: [2, 2, 2, 2], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}[depth]
     bottleneck = depth >= 50
@@ -103,7 +128,11 @@ def resnet(depth: int, width: int = 64, groups: int = 1, name: str | None = None
                 cout = planes
                 y = g.conv(x, cin, cout, 3, stride=stride)
                 y = g.conv(y, cout, cout, 3, relu=False)
-            short = x if stride == 1 and cin == cout else g.conv(x, cin, cout, 1, stride=stride, relu=False)
+            short = (
+                x
+                if stride == 1 and cin == cout
+                else g.conv(x, cin, cout, 1, stride=stride, relu=False)
+            )
             x = g.op("Relu", [g.op("Add", [y, short])])
             cin = cout
     return g.model([1, 3, 224, 224], _head(g, x, cin))
@@ -113,8 +142,15 @@ def mobilenet_v2() -> onnx.ModelProto:
     g = Graph("mobilenet_v2")
     x = g.conv("x", 3, 32, 3, stride=2, relu6=True)
     cin = 32
-    for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                       (6, 160, 3, 2), (6, 320, 1, 1)]:
+    for t, c, n, s in [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ]:
         for i in range(n):
             stride = s if i == 0 else 1
             hidden = cin * t
@@ -134,8 +170,9 @@ def squeezenet1_1() -> onnx.ModelProto:
     pool = dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
     x = g.op("MaxPool", [x], **pool)
     cin = 64
-    for i, (s, e) in enumerate([(16, 64), (16, 64), (32, 128), (32, 128), (48, 192), (48, 192),
-                                (64, 256), (64, 256)]):
+    for i, (s, e) in enumerate(
+        [(16, 64), (16, 64), (32, 128), (32, 128), (48, 192), (48, 192), (64, 256), (64, 256)]
+    ):
         sq = g.conv(x, cin, s, 1, bn=False, bias=True)
         a = g.conv(sq, s, e, 1, bn=False, bias=True)
         b = g.conv(sq, s, e, 3, bn=False, bias=True)
@@ -152,33 +189,41 @@ def vit_b16() -> onnx.ModelProto:
     """ViT-B/16: 16x16 patches -> 196 tokens + class token, 12 blocks of d = 768, 12 heads."""
     g = Graph("vit_b16")
     d, heads, tokens, mlp = 768, 12, 197, 3072
-    x = g.conv("x", 3, d, 16, stride=16, bn=False, relu=False, bias=True)  # [1,768,14,14]
+    x = g.conv("x", 3, d, 16, stride=16, bn=False, relu=False, bias=True, pad=0)  # [1,768,14,14]
     x = g.op("Reshape", [x, g.const(np.array([1, d, 196], np.int64))])
     x = g.op("Transpose", [x], perm=[0, 2, 1])
     x = g.op("Concat", [g.const(np.zeros((1, 1, d), np.float32)), x], axis=1)
     x = g.op("Add", [x, g.const(np.zeros((1, tokens, d), np.float32))])
 
     def ln(t):
-        return g.op("LayerNormalization", [t, g.const(np.ones(d, np.float32)),
-                                           g.const(np.zeros(d, np.float32))], axis=-1)
+        return g.op(
+            "LayerNormalization",
+            [t, g.const(np.ones(d, np.float32)), g.const(np.zeros(d, np.float32))],
+            axis=-1,
+        )
 
     def linear(t, cin, cout):
-        return g.op("Add", [g.op("MatMul", [t, g.weight(cin, cout)]),
-                            g.const(np.zeros(cout, np.float32))])
+        return g.op(
+            "Add", [g.op("MatMul", [t, g.weight(cin, cout)]), g.const(np.zeros(cout, np.float32))]
+        )
 
     head_shape = g.const(np.array([1, tokens, heads, d // heads], np.int64))
     for _ in range(12):
         h = ln(x)
-        q, k, v = (g.op("Transpose", [g.op("Reshape", [linear(h, d, d), head_shape])],
-                        perm=[0, 2, 1, 3]) for _ in range(3))
+        q, k, v = (
+            g.op("Transpose", [g.op("Reshape", [linear(h, d, d), head_shape])], perm=[0, 2, 1, 3])
+            for _ in range(3)
+        )
         s = g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])])
         s = g.op("Div", [s, g.const(np.array(np.sqrt(d // heads), np.float32))])
         p = g.op("Softmax", [s], axis=-1)
         o = g.op("Transpose", [g.op("MatMul", [p, v])], perm=[0, 2, 1, 3])
         o = g.op("Reshape", [o, g.const(np.array([1, tokens, d], np.int64))])
         x = g.op("Add", [x, linear(o, d, d)])
-        h = g.op("Gelu", [linear(ln(x), d, mlp)]) if False else linear(ln(x), d, mlp)
-        h = g.op("Mul", [h, g.op("Sigmoid", [g.op("Mul", [h, g.const(np.array(1.702, np.float32))])])])
+        h = linear(ln(x), d, mlp)  # GELU as x * sigmoid(1.702 x), in opset 17
+        h = g.op(
+            "Mul", [h, g.op("Sigmoid", [g.op("Mul", [h, g.const(np.array(1.702, np.float32))])])]
+        )
         x = g.op("Add", [x, linear(h, mlp, d)])
     x = ln(x)
     x = g.op("Gather", [x, g.const(np.array(0, np.int64))], axis=1)
