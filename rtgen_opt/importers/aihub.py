@@ -293,16 +293,22 @@ def _llm(
     per_token = (hi - lo) / (context - chunk)
     overhead = max(0.0, lo - chunk * per_token)
     src = f"AI Hub {cite}, {precision}, {device}, genie (NPU)"
+    if abs(lo - chunk * per_token) <= 0.01 * lo:
+        # TTFT proportional to the number of chunks: the cost per token is a measurement / count
+        per_token = lo / chunk
+        prefill_why = (
+            f"[M] TTFT {num(lo)} ms for one {chunk}-token chunk / {chunk} ({num(hi)} ms at "
+            f"{context} tokens: proportional to the chunks) ({src})"
+        )
+    else:
+        prefill_why = (
+            f"[M->E fit] slope of the TTFT range {num(lo)}-{num(hi)} ms from {chunk} to "
+            f"{context} prompt tokens ({src})"
+        )
     return LLMOut(
         name=comp,
         description=f"{comp} on {device}, {precision}, Genie",
-        prefill_ms_per_token={
-            "npu": (
-                per_token,
-                f"[M->E fit] slope of the TTFT range {num(lo)}-{num(hi)} ms from {chunk} to "
-                f"{context} prompt tokens ({src})",
-            )
-        },
+        prefill_ms_per_token={"npu": (per_token, prefill_why)},
         prefill_chunk_overhead_ms={
             "npu": (overhead, f"[M->E fit] TTFT at {chunk} tokens less {chunk} x the slope")
         },

@@ -788,7 +788,7 @@ def group_layers(
         ]
         out.append(
             CostedLayer(
-                name=f"g{g}",
+                name="model" if groups == 1 else f"g{g}",
                 latency_ms=lat,
                 flops=sum(costed[i].flops for i in part),
                 nbytes=sum(costed[i].nbytes for i in part),

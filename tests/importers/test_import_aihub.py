@@ -162,3 +162,29 @@ def test_llm_ttft_range_gives_prefill_and_decode(tmp_path):
     )
     assert llm.decode_ms_per_token["npu"].base_ms == pytest.approx(1000 / 18.4176, rel=1e-5)
     assert llm.kv_bytes_per_token == 114688
+
+
+def test_shipped_xelite_profile_agrees_with_the_importer():
+    """The X Elite hand-tracking NPU figures are what `import aihub` reads from the file."""
+    shipped = Path(__file__).resolve().parents[2] / "instances" / "profiles"
+    hand = next(
+        m for m in load(shipped / "vision_audio_xelite.yaml").models if m.name == "hand_tracking"
+    )
+    imported = import_perf(DATA / "mediapipe_hand" / "perf.yaml", device=XELITE).models[0]
+    assert [layer.latency_ms["npu"] for layer in hand.layers] == [
+        layer.latency_ms["npu"] for layer in imported.layers
+    ]
+    llm = next(m for m in load(shipped / "llms_xelite.yaml").llms if m.name == "llama_3_2_3b")
+    res = import_perf(
+        DATA / "llama_v3_2_3b_instruct" / "perf.yaml",
+        device=XELITE,
+        precision="w4a16",
+        kv_bytes_per_token=llm.kv_bytes_per_token,
+    )
+    imported_llm = res.llms[0]
+    assert llm.prefill_ms_per_token["npu"] == pytest.approx(
+        imported_llm.prefill_ms_per_token["npu"][0], rel=1e-4
+    )
+    assert llm.decode_ms_per_token["npu"].base_ms == pytest.approx(
+        imported_llm.decode_ms_per_token["npu"].base_ms, rel=1e-4
+    )
