@@ -16,7 +16,7 @@ _EXPORTS = {
     "load": "rtgen_opt.spec",
     "load_instance": "rtgen_opt.inputs",
     "compile": "rtgen_opt.compile",
-    "solve": "rtgen_opt.exact.solve",
+    "solve": "rtgen_opt.optimise",
     "bounds": "rtgen_opt.exact.solve",
     "replay": "rtgen_opt.online",
     "validate": "rtgen_opt.validate",

@@ -54,6 +54,7 @@ import bisect
 import math
 import os
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,7 @@ from rtgen_opt.spec import (
     parse_granularity,
 )
 
-__all__ = ["compile", "frame_releases", "model_groups", "stream_rng"]
+__all__ = ["compile", "frame_releases", "model_groups", "parse_load", "stream_rng", "with_load"]
 
 
 def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
@@ -84,6 +85,7 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     granularity: str | None = None,
     miss_mode: str | None = None,
     horizon_ms: float | None = None,
+    load: float | Mapping[str, float] | None = None,
 ) -> Instance:
     """Compile a scenario into an :class:`~rtgen_opt.instance.Instance`.
 
@@ -94,6 +96,9 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     seed, granularity, miss_mode, horizon_ms
         Overrides of the scenario's values, for sweeps. ``granularity`` replaces the scenario's
         and every stream's own.
+    load
+        Scales the streams' rates, for load sweeps (see :func:`with_load`): a factor for every
+        stream, or a mapping from stream names to factors (the others keep theirs).
 
     Returns
     -------
@@ -112,6 +117,8 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     >>> len(inst.jobs)  # doctest: +SKIP
     """
     spec = _with_overrides(_scenario_of(scenario), seed, granularity, miss_mode, horizon_ms)
+    if load is not None:
+        spec = with_load(spec, load)
     check_scenario(spec)
     builder = _Builder(spec)
     for stream in _cascade_order(spec):
@@ -167,6 +174,75 @@ def _with_overrides(
             for s in spec.streams
         ]
     return spec.model_copy(update=update) if update else spec
+
+
+def with_load(spec: ScenarioSpec, load: float | Mapping[str, float]) -> ScenarioSpec:
+    """The scenario with its streams' rates multiplied by ``load``.
+
+    A periodic stream runs at ``fps x load`` (its period divided by ``load``; its deadline stays
+    one period unless the scenario sets ``deadline_ms``); an LLM stream's Poisson rate is
+    multiplied by ``load`` and listed arrivals are compressed in time (``arrival / load``).
+    The seeded Poisson draws are the same exponentials scaled by ``1 / load``, so a loaded
+    scenario's requests arrive at the unloaded arrival times divided by ``load``: load sweeps
+    are nested and deterministic. ``load`` is one factor for every stream, or a mapping from
+    stream names to factors.
+
+    Raises
+    ------
+    ArgumentError
+        For a factor that is not a finite number > 0, or an unknown stream name.
+
+    Examples
+    --------
+    >>> from rtgen_opt.spec import load as load_spec
+    >>> spec = load_spec("instances/scenarios/game_npc_small.yaml")  # doctest: +SKIP
+    >>> with_load(spec, {"frame": 2}).streams[0].fps  # doctest: +SKIP
+    120.0
+    """
+    names = [s.name for s in spec.streams]
+    factors = dict.fromkeys(names, load) if not isinstance(load, Mapping) else dict(load)
+    for name, f in factors.items():
+        if name not in names:
+            raise ArgumentError("load", f"unknown stream {name!r}; streams: {', '.join(names)}")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < math.inf:
+            raise ArgumentError("load", f"expected a factor > 0 for {name!r}, got {f!r}")
+    streams = []
+    for s in spec.streams:
+        f = float(factors.get(s.name, 1.0))
+        if f == 1.0:
+            streams.append(s)
+        elif isinstance(s, PeriodicStreamSpec):
+            rate = {"fps": s.fps * f} if s.fps is not None else {"period_ms": s.period_ms / f}
+            streams.append(s.model_copy(update=rate))
+        elif s.poisson is not None:
+            poisson = s.poisson.model_copy(update={"rate_per_s": s.poisson.rate_per_s * f})
+            streams.append(s.model_copy(update={"poisson": poisson}))
+        else:
+            requests = [r.model_copy(update={"arrival_ms": r.arrival_ms / f}) for r in s.requests]
+            streams.append(s.model_copy(update={"requests": requests}))
+    return spec.model_copy(update={"streams": streams})
+
+
+def parse_load(text: str) -> float | dict[str, float]:
+    """``"1.5"`` -> 1.5; ``"npc=2,frame=1.5"`` -> ``{"npc": 2.0, "frame": 1.5}`` (the CLI's
+    ``--load``).
+
+    >>> parse_load("1.5"), parse_load("npc=2, frame=1.5")
+    (1.5, {'npc': 2.0, 'frame': 1.5})
+    """
+    try:
+        if "=" not in text:
+            return float(text)
+        out = {}
+        for part in text.split(","):
+            name, _, value = part.partition("=")
+            out[name.strip()] = float(value)
+        return out
+    except ValueError:
+        raise ArgumentError(
+            "--load",
+            f"expected a factor (1.5) or stream=factor pairs (npc=2,frame=1.5), got {text!r}",
+        ) from None
 
 
 def _cascade_order(spec: ScenarioSpec) -> list[PeriodicStreamSpec | LLMStreamSpec]:

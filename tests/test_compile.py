@@ -363,3 +363,43 @@ def test_random_scenarios_compile_to_the_streams_arithmetic(data):
     for t in g:
         a = g.nodes[t]
         assert a["durations"] and a["deadline"] is not None and a["deadline"] >= a["release"]
+
+
+# --------------------------------------------------------------------------- the load knob
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0]),
+    st.sampled_from(["frame", "hands", "npc", None]),
+)
+def test_load_scales_each_stream_by_its_factor(factor, only):
+    path = SCENARIOS / "game_npc_medium.yaml"
+    base = rtgen_opt.compile(path, horizon_ms=1000)
+    load = factor if only is None else {only: factor}
+    loaded = rtgen_opt.compile(path, horizon_ms=1000, load=load)
+    spec = rtgen_opt.load(path)
+    for s in spec.streams:
+        f = factor if only in (None, s.name) else 1.0
+        jobs = [j for j in loaded.jobs.values() if j.stream == s.name]
+        if s.type == "periodic":
+            # frame k exists when phase + k * period / f < horizon
+            period = (1000.0 / s.fps if s.fps else s.period_ms) / f
+            expected = math.ceil((1000 - s.phase_ms) / period - 1e-9)
+            assert len(jobs) == expected, (s.name, f)
+            if s.deadline_ms is None:  # one period of the loaded rate
+                assert all(j.deadline - j.release == pytest.approx(period, abs=1e-3) for j in jobs)
+        else:
+            # the same exponential draws, compressed by the factor
+            before = sorted(r.arrival for r in base.requests.values() if r.stream == s.name)
+            after = sorted(r.arrival for r in loaded.requests.values() if r.stream == s.name)
+            scaled = [a / f for a in before if a / f < 1000]
+            assert after[: len(scaled)] == pytest.approx(scaled, abs=1e-3)
+            assert all(a < 1000 for a in after)
+
+
+def test_load_refuses_unknown_streams_and_bad_factors():
+    path = SCENARIOS / "game_npc_small.yaml"
+    with pytest.raises(ArgumentError, match="unknown stream 'nope'"):
+        rtgen_opt.compile(path, load={"nope": 2})
+    for bad in (0, -1, float("inf"), "2"):
+        with pytest.raises(ArgumentError, match="expected a factor"):
+            rtgen_opt.compile(path, load=bad)

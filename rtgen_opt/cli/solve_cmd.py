@@ -24,14 +24,15 @@ class _ProgressPrinter:
         self.last = -math.inf
         self.started = time.perf_counter()
 
-    def __call__(self, elapsed: float, objective: float, bound: float) -> None:
+    def __call__(self, elapsed: float, objective: float, bound: float, note: str = "") -> None:
         now = time.perf_counter() - self.started
         if now < PROGRESS_AFTER_S or now - self.last < PROGRESS_EVERY_S:
             return
         self.last = now
         gap = relative_gap(objective, bound) if math.isfinite(bound) else math.nan
+        tail = f"  ({note})" if note else ""
         click.echo(
-            f"[{now:7.1f} s] incumbent {objective:.6g}  bound {bound:.6g}  gap {gap:.2%}",
+            f"[{now:7.1f} s] incumbent {objective:.6g}  bound {bound:.6g}  gap {gap:.2%}{tail}",
             err=True,
         )
 
@@ -49,6 +50,19 @@ def _write_milp(instance, objective: str, lp: str | None, mps: str | None) -> No
         if path:
             write_model(model, path, fmt)
             click.echo(f"wrote {path} (MILP, {model.size()['variables']} variables)", err=True)
+
+
+def _method_line(stats) -> str:
+    """``decompose (24 groups, 20 proven alone; started from list-edf)``."""
+    method = stats.get("method", "monolithic")
+    parts = []
+    if method == "decompose":
+        parts.append(
+            f"{stats.get('groups', 0)} groups, {stats.get('groups_proven', 0)} proven alone"
+        )
+    if "start" in stats:
+        parts.append(f"started from {stats['start']}")
+    return f"{method} ({'; '.join(parts)})" if parts else method
 
 
 def _fmt(values) -> str:
@@ -79,6 +93,20 @@ def _fmt(values) -> str:
 @click.option("--workers", "-w", type=int, default=None, help="Solver threads [settings: 2].")
 @click.option("--seed", type=int, default=None, help="Solver random seed [settings: 0].")
 @click.option(
+    "--method",
+    type=click.Choice(["auto", "monolithic", "decompose"]),
+    default="auto",
+    show_default=True,
+    help="monolithic: one exact model; decompose: window search for the schedule and groups of "
+    "jobs solved alone for the bound; auto picks by size.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run the decomposition's group bounds on this Dask cluster (needs dask[distributed]).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
@@ -105,6 +133,8 @@ def solve(
     time_limit: float | None,
     workers: int | None,
     seed: int | None,
+    method: str,
+    scheduler: str | None,
     out: str | None,
     quiet: bool,
     write_lp: str | None,
@@ -116,8 +146,8 @@ def solve(
     progress on stderr; Ctrl-C stops the search and keeps the best schedule found so far.
     """
     from rtgen_opt.exact.solve import load_settings
-    from rtgen_opt.exact.solve import solve as run_solve
     from rtgen_opt.inputs import load_instance
+    from rtgen_opt.optimise import solve as run_solve
 
     opts = load_settings(settings)
     for key, value in (
@@ -135,6 +165,8 @@ def solve(
         instance,
         objective,
         opts.pop("solver", "cpsat"),
+        method=method,
+        scheduler=scheduler,
         progress=None if quiet else _ProgressPrinter(),
         **opts,
     )
@@ -148,6 +180,7 @@ def solve(
             f" {len(instance.processors)} processors, miss mode {instance.miss_mode})",
         ),
         ("solver", result.solver),
+        ("method", _method_line(result.stats)),
         ("objective", ",".join(result.objective_name)),
         ("status", str(result.status)),
         ("value", _fmt(result.objective)),

@@ -113,20 +113,63 @@ def solve(
         hint = list_schedule(instance, parsed)
     else:
         check(instance, hint)
-    result: Result = fn(
-        instance,
-        parsed,
-        time_limit=float(time_limit),
-        workers=int(workers),
-        seed=int(seed),
-        hint=hint,
-        progress=progress,
-        **options,
+    result = _closed_by_bound(instance, parsed, solver, hint)
+    if result is None:
+        left = max(0.01, float(time_limit) - (time.perf_counter() - started))
+        result = fn(
+            instance,
+            parsed,
+            time_limit=left,
+            workers=int(workers),
+            seed=int(seed),
+            hint=hint,
+            progress=progress,
+            **options,
+        )
+    return replace(
+        finish(instance, parsed, solver, result, hint), runtime=time.perf_counter() - started
     )
+
+
+def _closed_by_bound(
+    instance: Instance, objective: Objective, solver: str, hint: Schedule
+) -> Result | None:
+    """The hint as an optimal result, without building a model, when it meets the solver-free
+    bound of a single-component objective; otherwise ``None``."""
+    if len(objective) != 1:
+        return None
+    value = objective.values(instance, hint)
+    cheap = combinatorial_bounds(instance, objective)["bound"]
+    if not leq(value[0], cheap):
+        return None
+    stats = {"stages": [{"objective": objective.first.name, "status": "OPTIMAL", "by": "bound"}]}
+    return Result(SolveStatus.OPTIMAL, value, value, 0.0, hint, solver, objective.names, stats)
+
+
+def finish(
+    instance: Instance,
+    objective: Objective,
+    solver: str,
+    result: Result,
+    hint: Schedule | None = None,
+) -> Result:
+    """A backend's result made trustworthy: its schedule (or, when it found none, ``hint``)
+    validated, every objective value recomputed from it, the bound raised to the solver-free
+    bound and checked against the objective, the status closed when the bound meets it, and
+    the provenance written.
+
+    Raises
+    ------
+    InvalidScheduleError
+        When the schedule breaks the validator (a bug in the backend).
+    InternalError
+        When the backend's objective disagrees with its schedule, its bound exceeds the
+        objective, or it claims infeasibility.
+    """
     stats = dict(result.stats)
     status = result.status
     schedule = result.schedule
-    if schedule is None and status is not SolveStatus.INFEASIBLE:
+    if schedule is None and status is not SolveStatus.INFEASIBLE and hint is not None:
         # The backend found nothing in time, but the hint is a valid schedule.
         schedule, status = hint, SolveStatus.FEASIBLE
         stats["schedule_from"] = "hint"
@@ -137,7 +180,7 @@ def solve(
     violations = validate(instance, schedule)
     if violations:
         raise InvalidScheduleError(violations)
-    values = parsed.values(instance, schedule)
+    values = objective.values(instance, schedule)
     if result.objective is not None:
         stats["solver_objective"] = tuple(result.objective)
         if stats.get("schedule_from") != "hint" and not all(
@@ -147,7 +190,7 @@ def solve(
                 f"{solver}: objective {result.objective} disagrees with the schedule's {values}"
             )
 
-    bound = _combine_bounds(instance, parsed, result.bound, stats)
+    bound = _combine_bounds(instance, objective, result.bound, stats)
     _check_bound(solver, values, bound)
     if status is SolveStatus.FEASIBLE and all(
         close(v, b) for v, b in zip(values, bound, strict=True)
@@ -156,14 +199,13 @@ def solve(
         stats["closed_by"] = "combinatorial bound"
     if status is SolveStatus.OPTIMAL:
         bound = values
-    runtime = time.perf_counter() - started
     schedule = schedule.with_provenance(
         method=schedule.provenance.get("method", solver)
         if stats.get("schedule_from") == "hint"
         else solver,
         solver=solver,
         status=str(status),
-        objective_name=str(parsed),
+        objective_name=str(objective),
         objective=list(values),
         bound=list(bound),
     )
@@ -172,9 +214,8 @@ def solve(
         status=status,
         objective=values,
         bound=bound,
-        runtime=runtime,
         schedule=schedule,
-        objective_name=parsed.names,
+        objective_name=objective.names,
         stats=stats,
     )
 

@@ -61,6 +61,8 @@ from rtgen_opt.validate import validate
 WINDOW_TASKS = 150
 #: Seconds one window's CP-SAT solve may take at WINDOW_TASKS (in proportion beyond).
 WINDOW_LIMIT = 2.0
+#: Windows the rolling construction solves beyond the one it commits (look-ahead).
+LOOKAHEAD = 0
 #: Slices grow by this factor after two passes that improve nothing, up to MAX_WINDOW_TASKS.
 GROWTH = 2
 MAX_WINDOW_TASKS = 1200
@@ -166,8 +168,9 @@ class WindowSearch:
     def _over(self, deadline: float) -> bool:
         return self.stop.is_set() or time.perf_counter() >= deadline - 0.05
 
-    def _limit(self, target: int, deadline: float, window_limit: float) -> float:
-        return min(window_limit * target / WINDOW_TASKS, deadline - time.perf_counter())
+    def _limit(self, tasks: int, deadline: float, window_limit: float) -> float:
+        """The time of a window of ``tasks`` free tasks: in proportion to its size."""
+        return min(window_limit * tasks / WINDOW_TASKS, deadline - time.perf_counter())
 
     # ----------------------------------------------------------------- the frame
     def _frame(
@@ -328,19 +331,27 @@ class WindowSearch:
         *,
         target: int = WINDOW_TASKS,
         window_limit: float = WINDOW_LIMIT,
+        lookahead: int = LOOKAHEAD,
     ) -> Schedule:
         """A whole schedule built window by window (see the module docstring); it replaces the
-        incumbent when it is better. Returns the incumbent."""
+        incumbent when it is better. Returns the incumbent.
+
+        Each step solves its window together with the next ``lookahead`` windows and commits
+        only its own jobs, so a window leaves room for the work due just after it.
+        """
         inst = self.instance
         placements: dict[str, Placement] = {}
         dropped: set[str] = set()
         times = self._times({})
-        for window in windows_of(inst, target, by="deadline"):
-            pinned = self._pinned_dropped(window.jobs, dropped)
-            dropped |= pinned
-            free = [j for j in window.jobs if j not in pinned]
-            if not free:
+        windows = windows_of(inst, target, by="deadline")
+        for k, window in enumerate(windows):
+            ahead = [j for w in windows[k + 1 : k + 1 + lookahead] for j in w.jobs]
+            pinned = self._pinned_dropped([*window.jobs, *ahead], dropped)
+            dropped |= pinned & set(window.jobs)
+            commit = [j for j in window.jobs if j not in pinned]
+            if not commit:
                 continue
+            free = commit + [j for j in ahead if j not in pinned]
             earliest = self._earliest(free, times[1])
             frame = self._frame(
                 free,
@@ -353,19 +364,21 @@ class WindowSearch:
                 keep_running=set(),
             )
             schedule = left_shift(frame.instance, frame.hint)
-            limit = self._limit(target, deadline, window_limit)
+            limit = self._limit(
+                len(frame.instance.tasks) - len(frame.fixed), deadline, window_limit
+            )
             if self._over(deadline) or limit <= 0.05:
                 self.stats.construct_listed += 1
             elif not self._closed(free, frame.hint.placements, frame.hint.dropped):
                 self.stats.construct_windows += 1
-                schedule = self._solve(frame, limit) or frame.hint
-            moved = {t for j in free for t in inst.jobs[j].tasks}
+                schedule = self._solve(frame, limit) or schedule
+            moved = {t for j in commit for t in inst.jobs[j].tasks}
             for t, pl in schedule.placements.items():
                 if t in moved:
                     placements[t] = pl
                     i = self._index[t]
                     times[0][i], times[1][i] = pl.start, pl.end
-            dropped |= set(schedule.dropped) & set(free)
+            dropped |= set(schedule.dropped) & set(commit)
         built = Schedule.build(
             [(t, pl.processor, pl.start, pl.end) for t, pl in placements.items()],
             dropped,
@@ -388,38 +401,64 @@ class WindowSearch:
         window_limit: float = WINDOW_LIMIT,
         done: Callable[[tuple[float, ...]], bool] | None = None,
         on_improve: OnImprove | None = None,
+        stall: Callable[[], bool] | None = None,
     ) -> Schedule:
         """Improving passes over the slices until ``deadline`` (a ``time.perf_counter()``
         value), until ``done(values)`` is true, or until the largest slices improve nothing.
 
+        When two passes in a row (both cuts) improve nothing, ``stall()`` is called first (the
+        decomposition tightens its bound there); the slices grow only when it returns false.
         Returns the incumbent, validated against the instance.
         """
         offset = 0
         stalled = 0
         while not self._over(deadline) and not (done and done(self.values)):
-            self.stats.passes += 1
-            self.stats.slice_tasks.append(target)
-            before = self.values
-            for a, b in self.slices(target, offset=offset):
-                if self._over(deadline) or (done and done(self.values)):
-                    break
-                limit = self._limit(target, deadline, window_limit)
-                if self.improve(a, b, limit) and on_improve is not None:
-                    on_improve(self.incumbent, self.values)
-            if self.values < before:
+            if self.sweep(
+                target,
+                deadline,
+                offset=offset,
+                window_limit=window_limit,
+                done=done,
+                on_improve=on_improve,
+            ):
                 stalled = 0
             else:
                 stalled += 1
                 if stalled >= 2:  # both cuts at this size improved nothing
+                    stalled = 0
+                    if stall is not None and stall():
+                        continue
                     if target >= MAX_WINDOW_TASKS:
                         break
                     target = min(MAX_WINDOW_TASKS, target * GROWTH)
-                    stalled = 0
             offset = 0 if offset else target // 2
         violations = validate(self.instance, self.incumbent)
         if violations:
             raise InvalidScheduleError(violations)
         return self.incumbent
+
+    def sweep(
+        self,
+        target: int,
+        deadline: float,
+        *,
+        offset: int = 0,
+        window_limit: float = WINDOW_LIMIT,
+        done: Callable[[tuple[float, ...]], bool] | None = None,
+        on_improve: OnImprove | None = None,
+    ) -> bool:
+        """One pass over the slices of ``target`` tasks (first slice ``offset``); whether it
+        improved the incumbent."""
+        self.stats.passes += 1
+        self.stats.slice_tasks.append(target)
+        before = self.values
+        for a, b in self.slices(target, offset=offset):
+            if self._over(deadline) or (done and done(self.values)):
+                break
+            limit = self._limit(target, deadline, window_limit)
+            if self.improve(a, b, limit) and on_improve is not None:
+                on_improve(self.incumbent, self.values)
+        return self.values < before
 
     def slices(self, target: int, *, offset: int = 0) -> list[tuple[float, float]]:
         """Time slices ``[a, b)`` in which about ``target`` tasks of the incumbent start (a

@@ -74,14 +74,6 @@ def _tuple(values: Sequence[float] | None) -> tuple[float, ...] | None:
     return None if values is None else tuple(float(v) for v in values)
 
 
-def best_schedule(outcomes: Iterable[Outcome]) -> Schedule | None:
-    """The schedule with the lowest objective (ties: method name), or ``None``."""
-    ok = [o for o in outcomes if o.schedule is not None]
-    if not ok:
-        return None
-    return min(ok, key=lambda o: (lex_key(o.values), o.method)).schedule
-
-
 def best_bound(
     entry: SuiteEntry, exact: Iterable[Outcome], objective: Objective
 ) -> tuple[float, ...]:

@@ -5,9 +5,10 @@ written to an output folder.
 How a sweep runs
 ----------------
 1. **policies** -- each policy is replayed on each instance (noise 0).
-2. **exact** -- each exact solver solves each instance, hinted with the best policy schedule
-   of that instance (so the exact answer is never worse than a policy's, even when stopped by
-   the time limit).
+2. **exact** -- each exact solver solves each instance through the solve front door
+   (:func:`rtgen_opt.solve`), which starts from the best of every built-in policy and the list
+   schedule: the exact answer is never worse than a policy's, even when stopped by the time
+   limit, and never depends on which policies the report runs.
 3. **report** -- tables, pictures and files (:mod:`rtgen_opt.report.tables`, ``html``).
 
 A *unit* is one (instance, method) (:mod:`rtgen_opt.report.units`). Units are independent within
@@ -44,7 +45,7 @@ from rtgen_opt.online import builtin_policies, make_policy
 from rtgen_opt.parallel import Executor, available_cores
 from rtgen_opt.report.executor import Cache, run_units
 from rtgen_opt.report.html import write_report
-from rtgen_opt.report.records import Outcome, Sweep, best_bound, best_schedule, outcome_of
+from rtgen_opt.report.records import Outcome, Sweep, best_bound, outcome_of
 from rtgen_opt.report.suite import resolve_suite
 from rtgen_opt.report.tables import results_table
 from rtgen_opt.report.units import (
@@ -105,12 +106,11 @@ def sweep(
         for (name, method), result in raw.items():
             outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)
 
-        units = []
-        for e in entries:
-            hint = best_schedule([outcomes[(e.name, p)] for p in policies_t])
-            units += [
-                make_unit(e.name, dicts[e.name], s, "exact", settings, hint) for s in solvers_t
-            ]
+        units = [
+            make_unit(e.name, dicts[e.name], s, "exact", settings)
+            for e in entries
+            for s in solvers_t
+        ]
         raw = run_units(units, cache, executor=executor, desc="exact", quiet=quiet, stats=stats)
         for (name, method), result in raw.items():
             outcomes[(name, method)] = outcome_of(by_name[name], result, objective_t)

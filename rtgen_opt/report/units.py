@@ -21,11 +21,10 @@ from typing import Any
 import rtgen_opt
 from rtgen_opt import __version__
 from rtgen_opt.errors import RtgenError
-from rtgen_opt.exact.solve import solve
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import DEFAULT_OBJECTIVE, Objective
 from rtgen_opt.online import replay
-from rtgen_opt.schedule import Schedule
+from rtgen_opt.optimise import solve
 from rtgen_opt.validate import check
 
 DEFAULT_SOLVERS = ("cpsat",)
@@ -78,10 +77,8 @@ def make_unit(
     method: str,
     kind: str,
     settings: Settings,
-    hint: Schedule | None = None,
 ) -> Unit:
     """A unit and its cache key (see the module docstring)."""
-    hint_dict = None if hint is None else hint.to_dict()
     spec = {
         "instance": instance_dict,
         "method": method,
@@ -93,7 +90,6 @@ def make_unit(
         spec |= {
             "time_limit": settings.time_limit,
             "threads": settings.solver_threads,
-            "hint": hint_dict,
         }
     key = _digest({**spec, "version": __version__, "code": code_fingerprint()})
     return Unit(entry_name, method, kind, spec, key)
@@ -118,7 +114,8 @@ def compute_unit(spec: Mapping[str, Any]) -> dict[str, Any]:
             check(instance, schedule)
             out["status"] = "feasible"
         else:
-            hint = None if spec["hint"] is None else Schedule.from_dict(spec["hint"])
+            # The solve front door starts from the best of every built-in policy and the list
+            # schedule itself, so the answer does not depend on the policies of this report.
             result = solve(
                 instance,
                 spec["objective"],
@@ -126,7 +123,6 @@ def compute_unit(spec: Mapping[str, Any]) -> dict[str, Any]:
                 time_limit=spec["time_limit"],
                 workers=spec["threads"],
                 seed=spec["seed"],
-                hint=hint,
             )
             schedule = result.schedule
             out["status"] = str(result.status)

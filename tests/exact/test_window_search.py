@@ -1,0 +1,57 @@
+"""The window search: every schedule it keeps is valid and no worse; the rolling construction
+covers every job; frames hold the incumbent; a stop returns the best so far."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rtgen_opt.exact.list_schedule import list_schedule
+from rtgen_opt.exact.window_search import WindowSearch
+from rtgen_opt.inputs import load_instance
+from rtgen_opt.objectives import Objective
+from rtgen_opt.online import replay
+from rtgen_opt.validate import validate
+from tests.exact.test_cross_validation import instances
+
+
+@settings(max_examples=30, deadline=None)
+@given(instances(max_tasks=12), st.sampled_from(["misses", "tardiness", "misses,tardiness"]))
+def test_search_keeps_valid_schedules_never_worse_than_the_start(instance, name):
+    objective = Objective.parse(name)
+    start = replay(instance, "round-robin")  # a poor start leaves room to improve
+    search = WindowSearch(instance, objective, start, workers=1)
+    built = search.construct(time.perf_counter() + 20, target=3)
+    assert validate(instance, built) == []
+    assert search.values <= objective.values(instance, start)
+    final = search.run(time.perf_counter() + 20, target=3)
+    assert validate(instance, final) == []
+    assert search.values == objective.values(instance, final) <= objective.values(instance, start)
+
+
+def test_construction_and_slices_improve_a_loaded_instance():
+    # game_npc_medium at 120 + 90 FPS: the round-robin policy misses most frames.
+    inst = load_instance("instances/scenarios/game_npc_small.yaml")
+    objective = Objective.parse("misses")
+    start = replay(inst, "round-robin")
+    search = WindowSearch(inst, objective, start, workers=1)
+    search.construct(time.perf_counter() + 30)
+    constructed = search.values
+    assert constructed < objective.values(inst, start)
+    search.run(time.perf_counter() + 10)
+    assert search.values <= constructed
+    assert validate(inst, search.incumbent) == []
+
+
+def test_a_set_stop_ends_the_passes_at_once_with_the_incumbent():
+    inst = load_instance("instances/scenarios/game_npc_small.yaml")
+    objective = Objective.parse("misses")
+    start = list_schedule(inst, objective)
+    stop = threading.Event()
+    stop.set()
+    search = WindowSearch(inst, objective, start, workers=1, stop=stop)
+    began = time.perf_counter()
+    assert search.run(began + 60) is start and time.perf_counter() - began < 5
