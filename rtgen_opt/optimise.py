@@ -26,11 +26,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError, RtgenError
 from rtgen_opt.exact import DEFAULT_SOLVER, check_solver
 from rtgen_opt.exact.decompose import solve_decomposed
 from rtgen_opt.exact.list_schedule import list_schedule
-from rtgen_opt.exact.result import Result
+from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.exact.solve import finish
 from rtgen_opt.exact.solve import solve as solve_monolithic
 from rtgen_opt.instance import Instance
@@ -131,7 +132,8 @@ def solve(
         A Dask scheduler address or ``distributed.Client``: the decomposition's group bounds
         run on that cluster.
     stop
-        Set it to stop the search and return the best schedule so far.
+        Set it to stop the search and return the best schedule so far (default: the process's
+        stop request, :mod:`rtgen_opt.stopping`, which the CLI sets on SIGINT and SIGTERM).
     **options
         Backend options of the monolithic model (e.g. raw CP-SAT ``parameters={...}``).
 
@@ -160,11 +162,16 @@ def solve(
     parsed = Objective.parse(objective)
     check_solver(solver)
     chosen = choose_method(instance, parsed, solver, method)
+    stop = stop or stopping.event()
     hints = [] if hint is None else [hint] if isinstance(hint, Schedule) else list(hint)
     ranked = candidates(instance, parsed, hints)
     start_values, start_name, start = ranked[0]
     left = max(0.01, time_limit - (time.perf_counter() - started))
-    if chosen == "monolithic":
+    if stop.is_set():  # stopped while the starts were built: the best of them, with its bound
+        empty = Result(SolveStatus.FEASIBLE, None, None, 0.0, None, solver, parsed.names, {})
+        result = finish(instance, parsed, solver, empty, start)
+        result.stats["interrupted"] = True
+    elif chosen == "monolithic":
         result = solve_monolithic(
             instance,
             parsed,

@@ -9,10 +9,12 @@ tqdm or OR-Tools, that ``fork`` would copy); a Dask cluster is reached by its sc
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
+from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError
 
 T = TypeVar("T")
@@ -29,6 +31,15 @@ def available_cores() -> int:
 
 #: Seconds to wait for a Dask scheduler to answer.
 DASK_CONNECT_TIMEOUT = 10.0
+#: Seconds between two looks at the stop request while local workers run.
+POLL_S = 0.2
+
+
+def _ignore_signals() -> None:
+    """Local workers ignore SIGINT and SIGTERM: Ctrl-C reaches the whole process group, and
+    the parent, which keeps every finished result, stops them itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class Executor:
@@ -50,11 +61,18 @@ class Executor:
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(kill=exc_type is not None)
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Shut the pool or the client down; running workers are killed when ``kill`` (an
+        exception, e.g. Ctrl-C without :func:`rtgen_opt.stopping.on_signals`) or a stop
+        request ends the run, and waited for otherwise."""
         if self._pool is not None:
+            if kill or stopping.requested():
+                # Stop promptly: the workers ignore the signal, so end them here.
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.kill()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._client is not None and self._own_client:
@@ -62,13 +80,16 @@ class Executor:
         self._client = None
 
     def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
-        """Yield ``(index into items, fn(item))`` as the calls finish."""
+        """Yield ``(index into items, fn(item))`` as the calls finish; after a stop request
+        (:mod:`rtgen_opt.stopping`) nothing more is started or waited for."""
         if not items:
             return
         if self.scheduler is not None:
             yield from self._dask(fn, items)
         elif self.workers <= 1:
             for i, item in enumerate(items):
+                if stopping.requested():
+                    return
                 yield i, fn(item)
         else:
             yield from self._processes(fn, items)
@@ -79,11 +100,16 @@ class Executor:
 
             # spawn, not fork: the parent may hold threads (tqdm, OR-Tools) fork would copy.
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_ignore_signals
+            )
         futures = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
+        pending = set(futures)
         try:
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+            while pending and not stopping.requested():
+                done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=futures.get):
+                    yield futures[fut], fut.result()
         finally:
             for fut in futures:
                 fut.cancel()
@@ -112,6 +138,8 @@ class Executor:
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for fut in dask_completed(futures):
+                if stopping.requested():
+                    return
                 yield index[fut.key], fut.result()
         finally:
             self._client.cancel([f for f in futures if not f.done()])

@@ -241,6 +241,9 @@ def test_library_scenarios_sizes(path):
     n = inst.graph.number_of_nodes()
     if "_small" in path.stem:  # video_call_small, video_call_small_xelite, ...
         assert 20 <= n <= 150
+    elif "_heavy_" in path.stem:  # game_npc_heavy_4s: about 600 tasks per second of play
+        seconds = inst.horizon / 1000
+        assert 550 * seconds <= n <= 650 * seconds
     else:
         assert 1000 <= n <= 2000
     kinds = {inst.platform.by_name[p].kind for t in inst.tasks for p in inst.durations(t)}

@@ -67,6 +67,9 @@ LOOKAHEAD = 0
 GROWTH = 2
 MAX_WINDOW_TASKS = 1200
 
+#: Raw CP-SAT parameters of every window's solve.
+WINDOW_PARAMETERS: dict[str, Any] = {}
+
 #: ``on_improve(schedule, values)`` after every kept step.
 OnImprove = Callable[[Schedule, tuple[float, ...]], None]
 
@@ -132,10 +135,12 @@ class WindowSearch:
         workers: int = 2,
         seed: int = 0,
         stop: threading.Event | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.instance = instance
         self.objective = objective
         self.incumbent = incumbent
+        self.parameters = dict(WINDOW_PARAMETERS if parameters is None else parameters)
         self.values = objective.values(instance, incumbent)
         self.workers = workers
         self.seed = seed
@@ -276,6 +281,7 @@ class WindowSearch:
             hint=frame.hint,
             fixed=frame.fixed,
             latest_end=frame.latest_end,
+            parameters=self.parameters,
         )
         self.stats.solve_s += time.perf_counter() - started
         if result.stats.get("interrupted"):

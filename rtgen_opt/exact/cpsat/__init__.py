@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from rtgen_opt import stopping
 from rtgen_opt.exact.cpsat.model import CpsatModel, StageResult, solver_parameters
 from rtgen_opt.exact.lexicographic import Progress, Stage, minimise_lexicographic
 from rtgen_opt.exact.result import Result
@@ -181,7 +182,7 @@ def _minimise(
             value, schedule = found.value, found.schedule
         else:
             # Undecided well before its limit: Ctrl-C (CP-SAT caught SIGINT).
-            interrupted = found.stats["wall_s"] < 0.9 * limit - 0.05
+            interrupted = stopping.requested() or found.stats["wall_s"] < 0.9 * limit - 0.05
             break
         if progress is not None:
             try:

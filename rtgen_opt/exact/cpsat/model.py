@@ -17,7 +17,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from rtgen_opt import grid
+from rtgen_opt import grid, stopping
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact.bounds import makespan_bounds
 from rtgen_opt.exact.cpsat.constraints import Constraints
@@ -61,9 +61,9 @@ def solver_parameters(
     params.num_workers = max(1, int(workers))
     params.random_seed = int(seed)
     params.log_search_progress = False
-    # Ctrl-C stops the search and returns the best solution so far (the CP-SAT default,
-    # stated here because the CLI relies on it).
-    params.catch_sigint_signal = True
+    # Ctrl-C stops the search and returns the best solution so far: CP-SAT's own handler,
+    # unless rtgen_opt.stopping handles the signals (the CLI): then it stops the solver.
+    params.catch_sigint_signal = not stopping.catching()
     for key, value in (raw or {}).items():
         if not hasattr(params, key):
             raise ArgumentError(f"parameters.{key}", "not a CP-SAT parameter")
@@ -242,7 +242,8 @@ class CpsatModel:
         if watchdog is not None:
             watchdog.start()
         try:
-            code = solver.Solve(self.model, callback)
+            with stopping.stoppable(solver.stop_search):
+                code = solver.Solve(self.model, callback)
         except KeyboardInterrupt:  # pragma: no cover - CP-SAT normally catches SIGINT itself
             callback.interrupted = True
             code = cp_model.UNKNOWN
@@ -269,8 +270,10 @@ class CpsatModel:
             stats["stopped_early"] = True
         # Stopped well before the limit without a proof, not by the watchdog: Ctrl-C (CP-SAT
         # caught SIGINT).
-        interrupted = callback.interrupted or (
-            status == "feasible" and wall < 0.9 * time_limit - 0.05 and not stopped.is_set()
+        interrupted = (
+            callback.interrupted
+            or stopping.requested()
+            or (status == "feasible" and wall < 0.9 * time_limit - 0.05 and not stopped.is_set())
         )
         if status not in ("optimal", "feasible"):
             return StageResult(status, None, None, None, stats, interrupted)
@@ -316,7 +319,8 @@ class CpsatModel:
             raw.setdefault("num_full_subsolvers", min(workers, len(PROBE_SUBSOLVERS)))
         solver_parameters(solver, time_limit=time_limit, workers=workers, seed=seed, raw=raw)
         started = time.perf_counter()
-        code = solver.Solve(model)
+        with stopping.stoppable(solver.stop_search):
+            code = solver.Solve(model)
         stats = {
             "probe_at_most": at_most,
             "status": solver.StatusName(code),

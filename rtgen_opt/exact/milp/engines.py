@@ -27,6 +27,7 @@ from typing import Any
 
 import pulp
 
+from rtgen_opt import stopping
 from rtgen_opt.exact.result import SolveStatus
 
 #: ``on_progress(objective, bound)`` in model units, on every improving solution.
@@ -92,8 +93,11 @@ class _Highs(pulp.HiGHS):
             self.start_used = h.setSolution(sol) == highspy.HighsStatus.kOk
 
         def interrupt(event: Any) -> None:
-            # Ctrl-C arrives as KeyboardInterrupt in whatever Python code runs next: here.
+            # Ctrl-C arrives as KeyboardInterrupt in whatever Python code runs next: here; or,
+            # under rtgen_opt.stopping (the CLI), as a stop request.
             try:
+                if stopping.requested():
+                    self.interrupted = True
                 if self.interrupted:
                     event.interrupt()
             except KeyboardInterrupt:
