@@ -372,3 +372,115 @@ def xrbench_score_of(
     """
     check(instance, schedule)
     return xrbench_score(xrbench_records(instance, schedule), k=k, e_max_mj=e_max_mj)
+
+
+# --------------------------------------------------------------------------- why it misses
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """Where a schedule put the work, and what it left idle (see :func:`placement`).
+
+    Attributes
+    ----------
+    work
+        Index ``stream``, one column per processor: the share of the stream's busy time that ran
+        on it (each row sums to 1).
+    transfers
+        Index ``stream``: ``transfers`` (edges into the stream's tasks whose ends ran on two
+        different processors and paid a delay) and ``transfer_ms`` (their total delay).
+    idle
+        Index ``processor``: ``idle_waiting_ms``, the time the processor ran nothing while a
+        task it could run was ready (released, its predecessors ended) and had not started.
+    """
+
+    work: pd.DataFrame
+    transfers: pd.DataFrame
+    idle: pd.DataFrame
+
+
+def placement(instance: Instance, schedule: Schedule) -> Placement:
+    """Why a schedule misses, in three tables: which processors each stream's work went to, the
+    transfers it paid, and the idle time of each processor while work that could run there was
+    waiting (a policy that leaves the NPU idle while frames queue for the GPU shows it here).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from rtgen_opt.instance import Platform
+    >>> g = nx.DiGraph()
+    >>> g.add_node("a", durations={"m0": 2.0, "m1": 2.0})
+    >>> g.add_node("b", durations={"m0": 2.0, "m1": 2.0})
+    >>> inst = Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"]))
+    >>> p = placement(inst, Schedule.build([("a", "m0", 0.0, 2.0), ("b", "m0", 2.0, 4.0)]))
+    >>> float(p.idle.loc["m1", "idle_waiting_ms"])  # b was ready at 0 while m1 stayed idle
+    2.0
+    """
+    check(instance, schedule)
+    g = instance.graph
+    procs = list(instance.processors)
+    pl = schedule.placements
+    busy: dict[str, dict[str, float]] = {
+        s: dict.fromkeys(procs, 0.0) for s in _stream_names(instance)
+    }
+    for t, p in pl.items():
+        busy[g.nodes[t]["stream"]][p.processor] += p.end - p.start
+    work = pd.DataFrame.from_dict(busy, orient="index", columns=procs)
+    totals = work.sum(axis=1).replace(0.0, math.nan)
+    work = work.div(totals, axis=0).fillna(0.0)
+    work.index.name = "stream"
+
+    paid: dict[str, list[float]] = {s: [0, 0.0] for s in busy}
+    for u, v in g.edges:
+        if u in pl and v in pl and pl[u].processor != pl[v].processor:
+            delay = instance.transfer_ms(u, v, pl[u].processor, pl[v].processor)
+            if delay > 0:
+                row = paid[g.nodes[v]["stream"]]
+                row[0] += 1
+                row[1] += delay
+    transfers = pd.DataFrame.from_dict(paid, orient="index", columns=["transfers", "transfer_ms"])
+    transfers.index.name = "stream"
+    transfers["transfers"] = transfers["transfers"].astype(int)
+
+    waiting: dict[str, list[tuple[float, float]]] = {p: [] for p in procs}
+    for t, p in pl.items():
+        ready = max([g.nodes[t]["release"], *(pl[u].end for u in g.predecessors(t) if u in pl)])
+        if p.start > ready:
+            for q in g.nodes[t]["durations"]:
+                waiting[q].append((ready, p.start))
+    runs: dict[str, list[tuple[float, float]]] = {p: [] for p in procs}
+    for p in pl.values():
+        runs[p.processor].append((p.start, p.end))
+    idle = {
+        p: _length(_union(waiting[p])) - _overlap(_union(waiting[p]), _union(runs[p]))
+        for p in procs
+    }
+    idle_df = pd.DataFrame({"idle_waiting_ms": idle})
+    idle_df.index.name = "processor"
+    return Placement(work, transfers, idle_df)
+
+
+def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _length(intervals: list[tuple[float, float]]) -> float:
+    return sum(b - a for a, b in intervals)
+
+
+def _overlap(xs: list[tuple[float, float]], ys: list[tuple[float, float]]) -> float:
+    """Total length of the intersection of two sorted disjoint interval lists."""
+    total, i, j = 0.0, 0, 0
+    while i < len(xs) and j < len(ys):
+        lo, hi = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
+        if hi > lo:
+            total += hi - lo
+        if xs[i][1] < ys[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total

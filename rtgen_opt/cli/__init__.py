@@ -36,7 +36,17 @@ def main() -> None:
 
 
 # Command modules register themselves on `main`; a module that is not written yet is skipped.
-for _name in ("inspect", "validate", "solve", "replay", "report", "import", "profile", "tags"):
+for _name in (
+    "inspect",
+    "validate",
+    "solve",
+    "replay",
+    "report",
+    "sweep",
+    "import",
+    "profile",
+    "tags",
+):
     try:
         import_module(f"rtgen_opt.cli.{_name}_cmd")
     except ModuleNotFoundError as _exc:  # pragma: no cover - only while a command is missing

@@ -1,6 +1,6 @@
 """The suite of a report: which instances it runs, and the name each has in the report.
 
-``None`` is the embedded suite (the small scenarios of the repository's
+``None`` is the embedded suite (the small and stress scenarios of the repository's
 ``instances/scenarios``); otherwise folders, instance files (any format of the input front door,
 :mod:`rtgen_opt.inputs`) and in-memory instances.
 """
@@ -47,10 +47,12 @@ def embedded_suite_dir() -> Path:
 
 
 def embedded_suite() -> list[Path]:
-    """The small scenarios of the embedded suite, sorted by file name.
+    """The small and stress scenarios of the embedded suite, sorted by file name.
 
-    A scenario is *small* when its file name starts with ``small`` or contains ``-small`` /
-    ``_small``; the medium ones are for benchmarks, not for the default report.
+    A scenario is in the default report when its file name contains ``_small`` / ``-small``
+    (lightly loaded; most policies optimal) or ``_stress`` / ``-stress`` (a small scenario at two
+    to four times its rates: still proven in seconds, and no policy optimal), or starts with
+    ``small``; the medium and heavy ones are for benchmarks.
     """
     folder = embedded_suite_dir()
     files = sorted(p for p in folder.iterdir() if is_instance_file(p))
@@ -62,11 +64,17 @@ def embedded_suite() -> list[Path]:
 
 def _is_small(path: Path) -> bool:
     stem = path.stem.lower()
-    return stem.startswith("small") or "-small" in stem or "_small" in stem
+    return stem.startswith("small") or any(
+        f"{c}{tier}" in stem for c in "-_" for tier in ("small", "stress")
+    )
 
 
 def resolve_suite(
-    suite: str | os.PathLike[str] | Instance | Iterable[str | os.PathLike[str] | Instance] | None,
+    suite: str
+    | os.PathLike[str]
+    | Instance
+    | Iterable[str | os.PathLike[str] | Instance | SuiteEntry]
+    | None,
 ) -> list[SuiteEntry]:
     """Suite entries from ``None`` (the embedded suite), a folder, files or instances.
 
@@ -77,12 +85,16 @@ def resolve_suite(
     report names them the same on every machine.
     """
     items: list[tuple[Path | Instance, str | None]] = []  # (what to load, source shown)
+    ready: list[SuiteEntry] = []  # entries given as they are (a load sweep's points)
     if suite is None:
         root = embedded_suite_dir().parents[1]
         items = [(p, p.relative_to(root).as_posix()) for p in embedded_suite()]
     else:
         given = [suite] if isinstance(suite, (str, os.PathLike, Instance)) else list(suite)
         for item in given:
+            if isinstance(item, SuiteEntry):
+                ready.append(item)
+                continue
             if isinstance(item, Instance):
                 items.append((item, None))
                 continue
@@ -97,10 +109,10 @@ def resolve_suite(
                 items.append((p, p.as_posix()))
             else:
                 raise SpecError(str(p), None, "no such file or folder")
-    if not items:
+    if not items and not ready:
         raise ArgumentError("suite", "the suite is empty")
-    entries: list[SuiteEntry] = []
-    used: set[str] = set()
+    entries: list[SuiteEntry] = list(ready)
+    used: set[str] = {e.name for e in ready}
     for item, source in items:
         if isinstance(item, Instance):
             inst, base = item, item.name
