@@ -11,6 +11,10 @@ on standard error and exit status 2, never a traceback:
 - :class:`InvalidScheduleError` -- a schedule given to rtgen_opt breaks the validator;
 - :class:`PolicyError` -- an online policy made an illegal decision.
 
+:class:`Interrupted` is not an error of the input: a SIGINT or SIGTERM stopped a run that could
+not keep a partial result (a report keeps its finished runs in its cache); the CLI prints its
+line and exits ``128 + signal`` (:func:`rtgen_opt.stopping.exit_status`).
+
 :class:`InternalError` is not an :class:`RtgenError`: it reports a broken internal contract (a
 solver's value that disagrees with its own schedule, a bound above an objective), that is a bug
 in rtgen_opt and never the user's input. Contract checks raise it instead of ``assert``, so they
@@ -91,6 +95,10 @@ class InvalidScheduleError(RtgenError):
         head = "; ".join(str(v) for v in violations[:3])
         more = f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""
         super().__init__(f"invalid schedule: {head}{more}")
+
+
+class Interrupted(Exception):
+    """A stop request (SIGINT, SIGTERM) ended a run before it could finish."""
 
 
 class InternalError(RuntimeError):

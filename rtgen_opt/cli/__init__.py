@@ -2,7 +2,9 @@
 
 Each command lives in its own module of this package and is registered on :data:`main` when the
 module is imported below. Every :class:`~rtgen_opt.errors.RtgenError` becomes one line on stderr
-and exit status 2.
+and exit status 2. Every command runs under :func:`rtgen_opt.stopping.on_signals`: SIGINT and
+SIGTERM stop it at any moment; it keeps (prints, writes) the best result found so far, says
+"interrupted" and exits 130 or 143 (``128 + signal``).
 """
 
 from __future__ import annotations
@@ -12,18 +14,34 @@ from importlib import import_module
 
 import click
 
-from rtgen_opt.errors import RtgenError
+from rtgen_opt import stopping
+from rtgen_opt.errors import Interrupted, RtgenError
 
 
 class _Group(click.Group):
     """A click group that turns our errors into one line and exit status 2, never a traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        stopping.clear()
         try:
-            return super().invoke(ctx)
+            with stopping.on_signals():
+                result = super().invoke(ctx)
         except RtgenError as exc:
             click.echo(f"rtgen-opt: error: {exc}", err=True)
             sys.exit(2)
+        except Interrupted as exc:
+            click.echo(f"rtgen-opt: interrupted: {exc}", err=True)
+            sys.exit(stopping.exit_status() or 130)
+        if stopping.received() is not None:
+            click.echo(f"rtgen-opt: interrupted by {_signal_name()}", err=True)
+            sys.exit(stopping.exit_status())
+        return result
+
+
+def _signal_name() -> str:
+    import signal
+
+    return signal.Signals(stopping.received()).name
 
 
 @click.group(

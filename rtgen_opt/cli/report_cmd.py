@@ -80,6 +80,9 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     help="Run on this Dask cluster instead of local processes (needs dask[distributed]).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option(
+    "--force", is_flag=True, help="Recompute every run instead of reading the cache in --out."
+)
 def report(
     suite: tuple[str, ...],
     out: str,
@@ -92,6 +95,7 @@ def report(
     seed: int,
     scheduler: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Optimality-gap report: run every exact solver and every online policy on each instance
     of SUITE (folders and instance files: scenario .yaml, instance .json; default: the small
@@ -116,6 +120,7 @@ def report(
         solver_threads=solver_threads,
         seed=seed,
         quiet=quiet,
+        force=force,
     )
     instances = df["instance"].nunique()
     click.echo(

@@ -161,10 +161,21 @@ def solve(
     instance = load_instance(file)
     if write_lp or write_mps:
         _write_milp(instance, objective, write_lp, write_mps)
+    solver_name = opts.pop("solver", "cpsat")
+    if not quiet:
+        from rtgen_opt.objectives import Objective
+        from rtgen_opt.optimise import choose_method
+
+        chosen = choose_method(instance, Objective.parse(objective), solver_name, method)
+        click.echo(
+            f"solving {instance.name} ({len(instance.tasks)} tasks) with {solver_name}, {chosen},"
+            f" at most {opts.get('time_limit', 10)} s; Ctrl-C stops and keeps the best so far",
+            err=True,
+        )
     result = run_solve(
         instance,
         objective,
-        opts.pop("solver", "cpsat"),
+        solver_name,
         method=method,
         scheduler=scheduler,
         progress=None if quiet else _ProgressPrinter(),

@@ -45,6 +45,9 @@ from rtgen_opt.objectives import OBJECTIVES
 @click.option("--seed", type=int, default=0, show_default=True, help="Solver and policy seed.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="A Dask cluster.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option(
+    "--force", is_flag=True, help="Recompute every run instead of reading the cache in --out."
+)
 def sweep(
     scenario: str,
     loads: str,
@@ -61,6 +64,7 @@ def sweep(
     seed: int,
     scheduler: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Load sweep of SCENARIO: the frontier of DVR (and TTFT-SLO attainment) against load for
     every policy beside the exact optimum, each method's breaking load and the headroom it
@@ -87,6 +91,7 @@ def sweep(
         seed=seed,
         scheduler=scheduler,
         quiet=quiet,
+        force=force,
     )
     stats = result.report.stats
     click.echo(

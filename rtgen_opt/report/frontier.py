@@ -40,7 +40,7 @@ from rtgen_opt.online import perturb
 from rtgen_opt.parallel import Executor, available_cores
 from rtgen_opt.report.executor import Cache, progress_bar, run_units
 from rtgen_opt.report.gantt import save_figure
-from rtgen_opt.report.html import write_report
+from rtgen_opt.report.html import write_report, write_results
 from rtgen_opt.report.records import Sweep
 from rtgen_opt.report.run import sweep as run_sweep
 from rtgen_opt.report.suite import SuiteEntry
@@ -104,6 +104,7 @@ def run(
     noise: float = 0.0,
     seeds: int = 1,
     quiet: bool = False,
+    force: bool = False,
     **report_options: Any,
 ) -> LoadSweep:
     """Sweep ``scenario`` over ``loads`` (see the module docstring); ``report_options`` are
@@ -120,11 +121,11 @@ def run(
         inst = compile_scenario(path, load=load)
         name = point_name(path.stem, load)
         entries.append(SuiteEntry(name, replace(inst, name=name), path.as_posix()))
-    report = run_sweep(entries, out=out, quiet=quiet, **report_options)
+    report = run_sweep(entries, out=out, quiet=quiet, force=force, **report_options)
     load_of = {point_name(path.stem, x): x for x in loads}
     table = report.table.copy()
     table.insert(1, "load", table["instance"].map(load_of))
-    noisy = _noise_runs(report, load_of, noise, seeds, out, quiet) if noise > 0 else _empty_noise()
+    noisy = _noise_runs(report, load_of, noise, seeds, out, quiet, force) if noise > 0 else _empty_noise()
     breaking = breaking_loads(table, report, threshold)
     result = LoadSweep(path.as_posix(), loads, report, table, noisy, breaking, threshold)
     if out is not None:
@@ -144,6 +145,7 @@ def _noise_runs(
     seeds: int,
     out: str | os.PathLike[str] | None,
     quiet: bool,
+    force: bool,
 ) -> pd.DataFrame:
     """Every policy at every point over ``seeds`` noise seeds: DVR and TTFT attainment, each
     schedule validated against its perturbed instance."""
@@ -158,7 +160,7 @@ def _noise_runs(
                 )
                 unit = make_unit(e.name, d, p, "policy", noisy, noise=noise)
                 units.append(replace(unit, method=f"{p}~{s}"))
-    cache = Cache(None if out is None else Path(out) / "cache")
+    cache = Cache(None if out is None else Path(out) / "cache", force=force)
     stats: dict[str, int] = {}
     with Executor(available_cores()) as executor:
         raw = run_units(units, cache, executor=executor, desc="noise", quiet=quiet, stats=stats)
@@ -346,7 +348,7 @@ def write_sweep(sweep: LoadSweep, out: Path, *, quiet: bool = True) -> None:
     sweep's own files over it: results.csv with the load, the frontier plots, report.md and
     report.html with the breaking loads first."""
     write_report(sweep.report, out, quiet=quiet)
-    write_atomic(out / "results.csv", sweep.table.to_csv(index=False, float_format="%.10g"))
+    write_results(sweep.table, out)
     if len(sweep.noise):
         write_atomic(out / "noise.csv", sweep.noise.to_csv(index=False, float_format="%.10g"))
     with progress_bar(2, "frontier", quiet) as bar:

@@ -4,6 +4,7 @@ pictures (Gantt charts, gap bars) and Chrome traces of the pictured schedules.
 Layout of the output folder::
 
     results.csv                         one row per instance x method (see tables.COLUMNS)
+    timings.csv                         the wall time of each run (tables.RUN_COLUMNS)
     report.md                           tables per instance and the aggregate
     report.html                         the same, with the pictures
     schedules/<instance>/<method>.json  every schedule
@@ -13,7 +14,8 @@ Layout of the output folder::
     traces/<instance>/<method>.json     Chrome traces of the pictured schedules (Perfetto)
     cache/<key>.json                    finished units, for resuming (see executor.py)
 
-Every file is written atomically, and the same sweep writes the same bytes (except wall times).
+Every file is written atomically, and the same sweep writes the same bytes, except timings.csv
+(and cache/), which are git-ignored in the committed example.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from rtgen_opt import __version__
@@ -34,6 +37,7 @@ from rtgen_opt.report import tables
 from rtgen_opt.report.executor import progress_bar
 from rtgen_opt.report.gantt import draw_gantt, save_figure
 from rtgen_opt.report.records import Outcome, Sweep, lex_key
+from rtgen_opt.report.tables import RUN_COLUMNS
 from rtgen_opt.report.trace import save_trace
 
 OPTIMAL_COLOUR = "#2ca02c"
@@ -351,10 +355,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def write_results(table: pd.DataFrame, out: Path) -> None:
+    """results.csv (the same bytes for the same inputs) and timings.csv (the wall times)."""
+    write_atomic(
+        out / "results.csv",
+        table.drop(columns=list(RUN_COLUMNS)).to_csv(index=False, float_format="%.10g"),
+    )
+    keys = [c for c in ("load", "instance", "method", "kind") if c in table.columns]
+    write_atomic(
+        out / "timings.csv",
+        table[keys + list(RUN_COLUMNS)].to_csv(index=False, float_format="%.4g"),
+    )
+
+
 def write_report(sweep: Sweep, out: Path, *, quiet: bool = True) -> None:
     """Write every file of the report into ``out`` (see the module docstring)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "results.csv", sweep.table.to_csv(index=False, float_format="%.10g"))
+    write_results(sweep.table, out)
     write_schedules(sweep, out)
     with progress_bar(len(sweep.entries), "report", quiet) as bar:
         pictures = write_figures(sweep, out, bar)

@@ -70,6 +70,7 @@ def sweep(
     seed: int = DEFAULT_SEED,
     scheduler: Any = None,
     quiet: bool = False,
+    force: bool = False,
 ) -> Sweep:
     """Run the policies and solvers of a sweep (phases 1 and 2); see :func:`run`."""
     objective_t = Objective.parse(objective)
@@ -90,7 +91,7 @@ def sweep(
         workers = max(1, min(workers, cores // solver_threads))
     settings = Settings(objective_t, float(time_limit), int(solver_threads), int(seed))
     entries = resolve_suite(suite)
-    cache = Cache(None if out is None else Path(out) / "cache")
+    cache = Cache(None if out is None else Path(out) / "cache", force=force)
     stats: dict[str, int] = {"computed": 0, "cached": 0}
     by_name = {e.name: e for e in entries}
     dicts = {e.name: e.instance.to_dict() for e in entries}
@@ -148,6 +149,7 @@ def run(
     solver_threads: int = 1,
     seed: int = DEFAULT_SEED,
     quiet: bool = False,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Run a gap report: every policy and exact solver on every instance of ``suite``.
 
@@ -183,6 +185,8 @@ def run(
         Seed of the solvers and of randomised policies.
     quiet
         No progress bars (they are shown on stderr only when it is a terminal anyway).
+    force
+        Recompute every run instead of reading the cache (the cache is rewritten).
 
     Returns
     -------
@@ -219,6 +223,7 @@ def run(
         seed=seed,
         scheduler=scheduler,
         quiet=quiet,
+        force=force,
     )
     if out is not None:
         write_report(result, Path(out), quiet=quiet)

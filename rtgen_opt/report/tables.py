@@ -35,6 +35,10 @@ from rtgen_opt.objectives import Objective
 from rtgen_opt.report.records import Outcome
 from rtgen_opt.report.suite import SuiteEntry
 
+#: Columns of the results table that change from run to run on the same inputs: they are kept
+#: out of results.csv (and every committed file) and written to timings.csv instead.
+RUN_COLUMNS = ("wall_s",)
+
 COLUMNS = (
     "instance",
     "method",
@@ -239,7 +243,6 @@ INSTANCE_COLUMNS = (
     ("tokens_per_s", "tok/s"),
     ("energy_mj", "energy mJ"),
     ("status", "status"),
-    ("wall_s", "wall s"),
 )
 
 
@@ -255,8 +258,6 @@ def instance_rows(table: pd.DataFrame, instance: str, objective: Objective) -> l
                 cells.append(fmt_gap(v, objective))
             elif col == "dvr":
                 cells.append(fmt_pct(v))
-            elif col == "wall_s":
-                cells.append(f"{v:.3g}" if not math.isnan(v) else "–")
             elif col in ("method", "status"):
                 cells.append(str(v))
             elif col == "optimal":

@@ -66,6 +66,21 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def plugin_fingerprint(method: str) -> str | None:
+    """SHA-256 of the source file of a plug-in policy (``module:Class``, ``path.py:Class``), so
+    that editing a plug-in invalidates its cached runs; ``None`` for a built-in policy."""
+    if ":" not in method:
+        return None
+    import inspect
+
+    from rtgen_opt.online import make_policy
+
+    source = inspect.getsourcefile(type(make_policy(method)))
+    if source is None:  # pragma: no cover - a policy defined without a source file
+        return None
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
 def _digest(obj: Any) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -96,7 +111,10 @@ def make_unit(
             "time_limit": settings.time_limit,
             "threads": settings.solver_threads,
         }
-    key = _digest({**spec, "version": __version__, "code": code_fingerprint()})
+    code = {"version": __version__, "code": code_fingerprint()}
+    if kind == "policy" and (plugin := plugin_fingerprint(method)) is not None:
+        code["plugin"] = plugin
+    key = _digest({**spec, **code})
     return Unit(entry_name, method, kind, spec, key)
 
 

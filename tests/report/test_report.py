@@ -5,6 +5,7 @@ import json
 import math
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -23,8 +24,10 @@ from rtgen_opt.online import Policy
 from rtgen_opt.report import executor as executor_module
 from rtgen_opt.report import run
 from rtgen_opt.report.tables import gap
+from rtgen_opt.report.units import Settings, make_unit, plugin_fingerprint
 from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import validate
+from tests.online.test_policies import PLUGIN
 
 POLICIES = ("fcfs-fixed", "edf-eft", "heft")
 FAST = {"policies": POLICIES, "solvers": ("cpsat",), "time_limit": 5.0, "quiet": True}
@@ -83,10 +86,6 @@ def report(suite, tmp_path_factory):
     return out, df
 
 
-def _without_wall(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path).drop(columns=["wall_s"])
-
-
 # --------------------------------------------------------------------------- the numbers
 def test_one_row_per_instance_and_method(report):
     out, df = report
@@ -105,14 +104,19 @@ def test_one_row_per_instance_and_method(report):
         "bound",
         "gap",
         "status",
-        "wall_s",
     ):
         assert col in csv.columns
     pd.testing.assert_frame_equal(
         csv.drop(columns=["missed_streams", "error"]),
-        df.drop(columns=["missed_streams", "error"]).reset_index(drop=True),
+        df.drop(columns=["missed_streams", "error", "wall_s"]).reset_index(drop=True),
         check_dtype=False,
     )
+    # Wall times change from run to run: only in timings.csv, never in a committed file.
+    timings = pd.read_csv(out / "timings.csv")
+    assert "wall_s" not in csv.columns
+    assert list(timings.columns) == ["instance", "method", "kind", "wall_s"]
+    assert (timings["wall_s"] > 0).all()
+    assert "wall" not in (out / "report.md").read_text()
 
 
 def test_every_number_comes_from_the_validated_schedule(report, suite):
@@ -238,7 +242,7 @@ def test_a_resumed_report_recomputes_nothing(report, suite, monkeypatch):
     monkeypatch.setattr(executor_module, "compute_unit", boom)
     again = run(suite, out=out, workers=1, **FAST)
     assert again.attrs == {"computed": 0, "cached": 8}
-    assert (out / "results.csv").read_bytes() == before  # wall times come from the cache too
+    assert (out / "results.csv").read_bytes() == before
 
 
 def test_an_interrupted_report_resumes_where_it_stopped(suite, tmp_path, monkeypatch):
@@ -268,13 +272,39 @@ def test_changed_settings_are_recomputed(report, suite, tmp_path):
     assert df.attrs == {"computed": 2, "cached": 6}
 
 
+def test_force_recomputes_every_run(report, suite, tmp_path):
+    out, _ = report
+    shutil.copytree(out / "cache", tmp_path / "cache")
+    df = run(suite, out=tmp_path, workers=1, force=True, **FAST)
+    assert df.attrs == {"computed": 8, "cached": 0}
+    assert run(suite, out=tmp_path, workers=1, **FAST).attrs == {"computed": 0, "cached": 8}
+
+
+def test_editing_a_plugin_policy_invalidates_its_cached_runs(tmp_path, monkeypatch):
+    source = tmp_path / "edited_plugin_mod.py"
+    source.write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = Settings(Objective.parse("misses"), 5.0, 1, 0)
+    d = frames("late3", 3).to_dict()
+    plugin = "edited_plugin_mod:LastFirst"
+    try:
+        before = make_unit("late3", d, plugin, "policy", settings).key
+        assert make_unit("late3", d, plugin, "policy", settings).key == before
+        source.write_text(PLUGIN + "\n# edited\n")
+        assert make_unit("late3", d, plugin, "policy", settings).key != before
+        # a built-in policy's key does not depend on any plug-in file
+        assert plugin_fingerprint("edf-eft") is None
+    finally:
+        sys.modules.pop("edited_plugin_mod", None)
+
+
 # --------------------------------------------------------------------------- executors
 def test_local_processes_give_the_same_results(report, suite, tmp_path):
     out, _ = report
     df = run(suite, out=tmp_path, workers=2, **FAST)
     assert df.attrs["computed"] == 8
     pd.testing.assert_frame_equal(
-        _without_wall(tmp_path / "results.csv"), _without_wall(out / "results.csv")
+        pd.read_csv(tmp_path / "results.csv"), pd.read_csv(out / "results.csv")
     )
     assert (tmp_path / "report.md").read_text().count("|") == (out / "report.md").read_text().count(
         "|"
@@ -298,7 +328,7 @@ def test_dask_cluster_gives_the_same_results(report, suite, tmp_path):
         df = run(suite, out=tmp_path, scheduler=cluster.scheduler_address, **FAST)
     assert df.attrs["computed"] == 8
     pd.testing.assert_frame_equal(
-        _without_wall(tmp_path / "results.csv"), _without_wall(out / "results.csv")
+        pd.read_csv(tmp_path / "results.csv"), pd.read_csv(out / "results.csv")
     )
 
 
@@ -456,15 +486,17 @@ def test_the_committed_report_is_what_the_readme_command_writes(tmp_path):
     run(None, out=tmp_path, quiet=True)
     hint = "the committed report is stale: rerun `rtgen-opt report --out reports/small`"
     pd.testing.assert_frame_equal(
-        _without_wall(tmp_path / "results.csv"), _without_wall(COMMITTED / "results.csv"), obj=hint
+        pd.read_csv(tmp_path / "results.csv"), pd.read_csv(COMMITTED / "results.csv"), obj=hint
     )
 
-    def files(root: Path) -> list[str]:  # the cache is not committed (reports/.gitignore)
+    def files(root: Path) -> list[str]:  # cache/, timings.csv: not committed (reports/.gitignore)
         rel = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
-        return sorted(r.as_posix() for r in rel if r.parts[0] != "cache")
+        return sorted(
+            r.as_posix() for r in rel if r.parts[0] != "cache" and r.name != "timings.csv"
+        )
 
     committed, written = files(COMMITTED), files(tmp_path)
     assert written == committed, hint
     for rel in committed:
-        if rel.startswith(("schedules/", "traces/", "figures/")) or rel == "settings.json":
+        if rel.startswith(("schedules/", "traces/", "figures/")) or "/" not in rel:
             assert (tmp_path / rel).read_bytes() == (COMMITTED / rel).read_bytes(), (rel, hint)
