@@ -125,7 +125,11 @@ def run(
     load_of = {point_name(path.stem, x): x for x in loads}
     table = report.table.copy()
     table.insert(1, "load", table["instance"].map(load_of))
-    noisy = _noise_runs(report, load_of, noise, seeds, out, quiet, force) if noise > 0 else _empty_noise()
+    noisy = (
+        _noise_runs(report, load_of, noise, seeds, out, quiet, force)
+        if noise > 0
+        else _empty_noise()
+    )
     breaking = breaking_loads(table, report, threshold)
     result = LoadSweep(path.as_posix(), loads, report, table, noisy, breaking, threshold)
     if out is not None:
