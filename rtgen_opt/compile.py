@@ -230,19 +230,22 @@ def parse_load(text: str) -> float | dict[str, float]:
     >>> parse_load("1.5"), parse_load("npc=2, frame=1.5")
     (1.5, {'npc': 2.0, 'frame': 1.5})
     """
+    expected = f"expected a factor > 0 (1.5) or stream=factor pairs (npc=2,frame=1.5), got {text!r}"
     try:
         if "=" not in text:
-            return float(text)
-        out = {}
-        for part in text.split(","):
-            name, _, value = part.partition("=")
-            out[name.strip()] = float(value)
-        return out
+            out: float | dict[str, float] = float(text)
+            factors = [out]
+        else:
+            out = {}
+            for part in text.split(","):
+                name, _, value = part.partition("=")
+                out[name.strip()] = float(value)
+            factors = list(out.values())
     except ValueError:
-        raise ArgumentError(
-            "--load",
-            f"expected a factor (1.5) or stream=factor pairs (npc=2,frame=1.5), got {text!r}",
-        ) from None
+        raise ArgumentError("--load", expected) from None
+    if not all(math.isfinite(f) and f > 0 for f in factors):
+        raise ArgumentError("--load", expected)
+    return out
 
 
 def _cascade_order(spec: ScenarioSpec) -> list[PeriodicStreamSpec | LLMStreamSpec]:

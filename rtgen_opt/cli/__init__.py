@@ -38,6 +38,31 @@ class _Group(click.Group):
         return result
 
 
+def load_option(command):
+    """``--load 1.5`` or ``--load npc=2,frame=1.5``: compile the scenario at that load (every
+    periodic stream's rate and every LLM stream's arrival rate scaled; see rtgen_opt.compile)."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None):
+        if value is None:
+            return None
+        from rtgen_opt.compile import parse_load
+
+        return parse_load(value)
+
+    return click.option(
+        "--load",
+        default=None,
+        callback=parse,
+        metavar="F|STREAM=F,...",
+        help="Compile the scenario at this load: rates x F (all streams, or the ones named).",
+    )(command)
+
+
+def load_kwargs(load: float | dict[str, float] | None) -> dict[str, object]:
+    """The compile overrides of a ``--load`` value (none without one)."""
+    return {} if load is None else {"load": load}
+
+
 def _signal_name() -> str:
     import signal
 

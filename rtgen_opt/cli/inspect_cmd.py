@@ -9,34 +9,35 @@ from pathlib import Path
 
 import click
 
-from rtgen_opt.cli import main
+from rtgen_opt.cli import load_kwargs, load_option, main
 from rtgen_opt.inputs import load_instance
 from rtgen_opt.instance import Instance
 from rtgen_opt.spec import (
     SPEC_KINDS,
     PlatformSpec,
     ProfilesSpec,
-    load,
     read_yaml,
     schema,
 )
+from rtgen_opt.spec import load as load_spec
 
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def inspect(file: Path) -> None:
+@load_option
+def inspect(file: Path, load: float | dict[str, float] | None) -> None:
     """Summarise FILE: a scenario, instance JSON, XRBench .m or FJSP file (the compiled task
     graph), or a platform or profiles YAML."""
     if file.suffix.lower() in (".yaml", ".yml") and file.is_file():
         kind = read_yaml(file).get("kind")
         if kind in ("platform", "profiles"):
-            spec = load(file)
+            spec = load_spec(file)
             text = (
                 platform_summary(spec) if isinstance(spec, PlatformSpec) else profiles_summary(spec)
             )
             click.echo(text)
             return
-    click.echo(instance_summary(load_instance(file)))
+    click.echo(instance_summary(load_instance(file, **load_kwargs(load))))
 
 
 @main.command("schema")

@@ -7,7 +7,7 @@ import math
 import click
 import pandas as pd
 
-from rtgen_opt.cli import main
+from rtgen_opt.cli import load_kwargs, load_option, main
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.online.registry import builtin_policies
 
@@ -52,8 +52,15 @@ COMPARE_COLUMNS = (
     type=click.Path(dir_okay=False),
     help="Write the (first seed's) schedule here, .json or .csv.",
 )
+@load_option
 def replay(
-    file: str, policy: str, noise: float, seeds: int | None, seed: int, out: str | None
+    file: str,
+    policy: str,
+    noise: float,
+    seeds: int | None,
+    seed: int,
+    out: str | None,
+    load: float | dict[str, float] | None,
 ) -> None:
     """Replay an online policy on FILE (instance JSON, scenario YAML, XRBench .m, FJSP) in the
     discrete-event simulator, and print the metrics of its validated schedule: the full table
@@ -66,7 +73,7 @@ def replay(
         seeds = 5 if noise > 0 else 1
     if seeds < 1:
         raise ArgumentError("--seeds", f"expected at least 1, got {seeds}")
-    instance = load_instance(file)
+    instance = load_instance(file, **load_kwargs(load))
     names = policy_names() if policy == "all" else [policy]
     summaries: dict[str, pd.DataFrame] = {}
     for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from rtgen_opt.cli import main
+from rtgen_opt.cli import load_option, main
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact import solver_names
 from rtgen_opt.objectives import OBJECTIVES
@@ -80,6 +80,7 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     help="Run on this Dask cluster instead of local processes (needs dask[distributed]).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@load_option
 @click.option(
     "--force", is_flag=True, help="Recompute every run instead of reading the cache in --out."
 )
@@ -96,6 +97,7 @@ def report(
     scheduler: str | None,
     quiet: bool,
     force: bool,
+    load: float | dict[str, float] | None,
 ) -> None:
     """Optimality-gap report: run every exact solver and every online policy on each instance
     of SUITE (folders and instance files: scenario .yaml, instance .json; default: the small
@@ -121,6 +123,7 @@ def report(
         seed=seed,
         quiet=quiet,
         force=force,
+        load=load,
     )
     instances = df["instance"].nunique()
     click.echo(

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from rtgen_opt.cli import main
+from rtgen_opt.cli import load_kwargs, load_option, main
 from rtgen_opt.exact import solver_names
 from rtgen_opt.grid import relative_gap
 from rtgen_opt.objectives import OBJECTIVES
@@ -113,6 +113,7 @@ def _fmt(values) -> str:
     help="Write the schedule (.json or .csv).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@load_option
 @click.option(
     "--write-lp",
     type=click.Path(dir_okay=False),
@@ -139,6 +140,7 @@ def solve(
     quiet: bool,
     write_lp: str | None,
     write_mps: str | None,
+    load: float | dict[str, float] | None,
 ) -> None:
     """Solve FILE (instance JSON, scenario YAML, XRBench .m, flexible job shop .txt/.fjs).
 
@@ -158,7 +160,7 @@ def solve(
     ):
         if value is not None:
             opts[key] = value
-    instance = load_instance(file)
+    instance = load_instance(file, **load_kwargs(load))
     if write_lp or write_mps:
         _write_milp(instance, objective, write_lp, write_mps)
     solver_name = opts.pop("solver", "cpsat")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from rtgen_opt.cli import main
+from rtgen_opt.cli import load_kwargs, load_option, main
 
 
 @main.command()
@@ -22,7 +22,10 @@ from rtgen_opt.cli import main
 @click.option(
     "--xrbench", is_flag=True, help="Also print XRBench's score (frames = periodic jobs)."
 )
-def validate(schedule: str, instance_file: str, xrbench: bool) -> None:
+@load_option
+def validate(
+    schedule: str, instance_file: str, xrbench: bool, load: float | dict[str, float] | None
+) -> None:
     """Validate SCHEDULE (.json or .csv) against an instance.
 
     Prints every violation (kind, tasks, what is wrong) and exits with status 1 if there is
@@ -34,7 +37,7 @@ def validate(schedule: str, instance_file: str, xrbench: bool) -> None:
     from rtgen_opt.schedule import Schedule
     from rtgen_opt.validate import validate as find_violations
 
-    instance = load_instance(instance_file)
+    instance = load_instance(instance_file, **load_kwargs(load))
     sched = Schedule.load(schedule)
     violations = find_violations(instance, sched)
     if violations:

@@ -71,6 +71,7 @@ def sweep(
     scheduler: Any = None,
     quiet: bool = False,
     force: bool = False,
+    load: float | dict[str, float] | None = None,
 ) -> Sweep:
     """Run the policies and solvers of a sweep (phases 1 and 2); see :func:`run`."""
     objective_t = Objective.parse(objective)
@@ -90,7 +91,7 @@ def sweep(
         # Local: keep processes x solver threads <= cores (see the module docstring).
         workers = max(1, min(workers, cores // solver_threads))
     settings = Settings(objective_t, float(time_limit), int(solver_threads), int(seed))
-    entries = resolve_suite(suite)
+    entries = resolve_suite(suite, load=load)
     cache = Cache(None if out is None else Path(out) / "cache", force=force)
     stats: dict[str, int] = {"computed": 0, "cached": 0}
     by_name = {e.name: e for e in entries}
@@ -150,6 +151,7 @@ def run(
     seed: int = DEFAULT_SEED,
     quiet: bool = False,
     force: bool = False,
+    load: float | dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Run a gap report: every policy and exact solver on every instance of ``suite``.
 
@@ -187,6 +189,9 @@ def run(
         No progress bars (they are shown on stderr only when it is a terminal anyway).
     force
         Recompute every run instead of reading the cache (the cache is rewritten).
+    load
+        Compile every scenario of the suite at this load (``1.5``, or per stream
+        ``{"npc": 2}``; see :func:`rtgen_opt.compile`).
 
     Returns
     -------
@@ -224,6 +229,7 @@ def run(
         scheduler=scheduler,
         quiet=quiet,
         force=force,
+        load=load,
     )
     if out is not None:
         write_report(result, Path(out), quiet=quiet)

@@ -75,8 +75,13 @@ def resolve_suite(
     | Instance
     | Iterable[str | os.PathLike[str] | Instance | SuiteEntry]
     | None,
+    *,
+    load: float | dict[str, float] | None = None,
 ) -> list[SuiteEntry]:
     """Suite entries from ``None`` (the embedded suite), a folder, files or instances.
+
+    ``load`` compiles every scenario file at that load (:func:`rtgen_opt.compile`); a file that
+    is not a scenario is then an error, as an in-memory instance is.
 
     A folder contributes its instance files (every suffix of
     :data:`rtgen_opt.inputs.INSTANCE_SUFFIXES`) in sorted order. Names are file
@@ -115,9 +120,12 @@ def resolve_suite(
     used: set[str] = {e.name for e in ready}
     for item, source in items:
         if isinstance(item, Instance):
+            if load is not None:
+                raise ArgumentError("load", f"{item.name} is an instance: only a scenario compiles")
             inst, base = item, item.name
         else:
-            inst, base = load_instance(item), item.stem
+            inst = load_instance(item, **({} if load is None else {"load": load}))
+            base = item.stem
         base = _safe_name(base)
         name, k = base, 1
         while name in used:
