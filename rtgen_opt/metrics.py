@@ -458,6 +458,41 @@ def placement(instance: Instance, schedule: Schedule) -> Placement:
     return Placement(work, transfers, idle_df)
 
 
+def worst_stretch(
+    instance: Instance, schedule: Schedule, width_ms: float | None = None
+) -> tuple[float, float] | None:
+    """The window of the schedule with the most missed jobs (by deadline), ``(start, end)`` in
+    ms, or ``None`` when nothing misses.
+
+    ``width_ms`` (default: four times the median job window, deadline minus release, and at
+    least an eighth of the instance's span) is the span of deadlines counted together; the window returned runs from the earliest release of
+    the jobs it counts to their latest deadline, so it frames their whole story.
+
+    >>> import networkx as nx
+    >>> from rtgen_opt.instance import Platform
+    >>> g = nx.DiGraph()
+    >>> for i in range(4):  # four 2 ms tasks due 1 ms after release, one processor
+    ...     g.add_node(f"t{i}", durations={"m": 2.0}, release=10.0 * i, deadline=10.0 * i + 1)
+    >>> inst = Instance.from_networkx(g, Platform.homogeneous(["m"]))
+    >>> rows = [(f"t{i}", "m", 10.0 * i, 10.0 * i + 2) for i in range(4)]
+    >>> worst_stretch(inst, Schedule.build(rows), width_ms=5.0)
+    (0.0, 1.0)
+    """
+    missed = missed_jobs(instance, schedule)
+    jobs = [instance.jobs[j] for j in sorted(missed) if instance.jobs[j].deadline is not None]
+    if not jobs:
+        return None
+    if width_ms is None:
+        windows = [j.deadline - j.release for j in instance.jobs.values() if j.deadline is not None]
+        width_ms = 4.0 * float(np.median(windows))
+    jobs.sort(key=lambda j: j.deadline)
+    deadlines = np.array([j.deadline for j in jobs])
+    ends = np.searchsorted(deadlines, deadlines + width_ms, side="right")
+    first = int(np.argmax(ends - np.arange(len(jobs))))  # the first of the most crowded span
+    counted = jobs[first : int(ends[first])]
+    return (min(j.release for j in counted), max(j.deadline for j in counted))
+
+
 def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     out: list[list[float]] = []
     for a, b in sorted(intervals):
