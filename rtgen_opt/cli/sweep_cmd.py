@@ -32,6 +32,12 @@ from rtgen_opt.objectives import OBJECTIVES
     "--time-limit", type=float, default=10.0, show_default=True, help="Seconds per solve."
 )
 @click.option(
+    "--streams",
+    default=None,
+    metavar="NAME,...",
+    help="Load only these streams; the others keep their rates (default: every stream).",
+)
+@click.option(
     "--threshold",
     type=float,
     default=0.01,
@@ -56,6 +62,7 @@ def sweep(
     policies: str | None,
     solvers: str,
     time_limit: float,
+    streams: str | None,
     threshold: float,
     noise: float,
     seeds: int,
@@ -80,6 +87,7 @@ def sweep(
         frontier.parse_loads(loads),
         out=out,
         threshold=threshold,
+        streams=_names(streams, "--streams"),
         noise=noise,
         seeds=seeds if noise > 0 else 1,
         objective=objective,

@@ -93,6 +93,7 @@ class LoadSweep:
     noise: pd.DataFrame  # one row per (load, policy, seed) when noise > 0
     breaking: pd.DataFrame  # one row per method
     threshold: float
+    streams: tuple[str, ...] = ()  # the loaded streams; () = every stream
 
 
 def run(
@@ -105,10 +106,12 @@ def run(
     seeds: int = 1,
     quiet: bool = False,
     force: bool = False,
+    streams: Sequence[str] | None = None,
     **report_options: Any,
 ) -> LoadSweep:
-    """Sweep ``scenario`` over ``loads`` (see the module docstring); ``report_options`` are
-    those of :func:`rtgen_opt.report.run` (objective, policies, solvers, time_limit, workers,
+    """Sweep ``scenario`` over ``loads`` (see the module docstring); ``streams`` loads only the
+    named streams (the others keep their rates); ``report_options`` are those of
+    :func:`rtgen_opt.report.run` (objective, policies, solvers, time_limit, workers,
     solver_threads, seed, scheduler)."""
     if not 0 <= threshold < 1:
         raise ArgumentError("threshold", f"expected a DVR in [0, 1), got {threshold!r}")
@@ -118,7 +121,7 @@ def run(
     loads = tuple(sorted(loads))
     entries = []
     for load in loads:
-        inst = compile_scenario(path, load=load)
+        inst = compile_scenario(path, load={s: load for s in streams} if streams else load)
         name = point_name(path.stem, load)
         entries.append(SuiteEntry(name, replace(inst, name=name), path.as_posix()))
     report = run_sweep(entries, out=out, quiet=quiet, force=force, **report_options)
@@ -131,7 +134,9 @@ def run(
         else _empty_noise()
     )
     breaking = breaking_loads(table, report, threshold)
-    result = LoadSweep(path.as_posix(), loads, report, table, noisy, breaking, threshold)
+    result = LoadSweep(
+        path.as_posix(), loads, report, table, noisy, breaking, threshold, tuple(streams or ())
+    )
     if out is not None:
         write_sweep(result, Path(out), quiet=quiet)
     return result
@@ -366,7 +371,8 @@ def write_sweep(sweep: LoadSweep, out: Path, *, quiet: bool = True) -> None:
     head = [
         f"# Load sweep: {sweep.scenario}",
         "",
-        f"Loads {', '.join(f'{x:g}' for x in sweep.loads)} (x every stream's rate). A method"
+        f"Loads {', '.join(f'{x:g}' for x in sweep.loads)} (x the rate of"
+        f" {', '.join(sweep.streams) if sweep.streams else 'every stream'}). A method"
         f" *holds* at a load while its DVR is at most {sweep.threshold:.0%}; its breaking load is"
         " the last load up to which it holds at every point. The optimum's is certified from the"
         " exact solver: at least the incumbent's, and broken where the proven bound forces a"

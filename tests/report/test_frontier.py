@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import rtgen_opt
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.report import frontier
 from rtgen_opt.report.frontier import _holds, parse_loads
@@ -68,3 +69,18 @@ def test_noise_gives_a_row_per_seed_valid_on_its_perturbed_instance(tmp_path):
     )
     assert list(r.noise["seed"]) == [0, 1, 2]
     assert r.noise["dvr"].between(0, 1).all()
+
+
+def test_a_sweep_over_one_stream_loads_that_stream_only():
+    # At load 3 the frame stream runs at 3x its fps; the other streams keep their rates.
+    kw = dict(policies=("edf-eft",), solvers=(), workers=1, quiet=True)
+    one = frontier.run(SCENARIO, [1.0, 3.0], streams=("frame",), **kw)
+    every = frontier.run(SCENARIO, [3.0], **kw)
+    jobs = one.table.set_index("load")["jobs"]
+    base = rtgen_opt.compile(SCENARIO)
+    loaded = rtgen_opt.compile(SCENARIO, load={"frame": 3.0})
+    assert jobs[1.0] == len(base.jobs) and jobs[3.0] == len(loaded.jobs)
+    assert len(base.jobs) < jobs[3.0] < int(every.table["jobs"].iloc[0])
+    assert one.streams == ("frame",)
+    with pytest.raises(rtgen_opt.errors.RtgenError, match="unknown stream 'nope'"):
+        frontier.run(SCENARIO, [1.0], streams=("nope",), **kw)
