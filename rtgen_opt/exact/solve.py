@@ -109,10 +109,12 @@ def solve(
     started = time.perf_counter()
     parsed = Objective.parse(objective)
     fn = backend(solver)
+    fixed = options.get("fixed") or {}
     if hint is None:
-        hint = list_schedule(instance, parsed)
+        hint = list_schedule(instance, parsed, fixed=_pins(instance, fixed) or None)
     else:
         check(instance, hint)
+    _check_fixed(hint, fixed)
     result = _closed_by_bound(instance, parsed, solver, hint)
     if result is None:
         left = max(0.01, float(time_limit) - (time.perf_counter() - started))
@@ -129,6 +131,31 @@ def solve(
     return replace(
         finish(instance, parsed, solver, result, hint), runtime=time.perf_counter() - started
     )
+
+
+def _pins(instance: Instance, fixed: dict[str, float]) -> dict[str, tuple[str, float]]:
+    """``fixed`` (task -> start, ms) as list-schedule pins (task -> (processor, start)); a fixed
+    task must have one eligible processor."""
+    g = instance.graph
+    pins = {}
+    for t, start in fixed.items():
+        procs = list(g.nodes[t]["durations"])
+        if len(procs) != 1:
+            raise ArgumentError(
+                "fixed", f"task {t!r} has {len(procs)} eligible processors; a fixed task needs one"
+            )
+        pins[t] = (procs[0], start)
+    return pins
+
+
+def _check_fixed(hint: Schedule, fixed: dict[str, float]) -> None:
+    """The hint must start every fixed task at its fixed time (or the result could be a
+    schedule the frame does not allow)."""
+    for t, start in fixed.items():
+        pl = hint.placements.get(t)
+        if pl is None or not close(pl.start, start):
+            got = "does not run it" if pl is None else f"starts it at {pl.start:g} ms"
+            raise ArgumentError("hint", f"fixed task {t!r} starts at {start:g} ms; the hint {got}")
 
 
 def _closed_by_bound(

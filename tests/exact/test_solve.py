@@ -81,3 +81,22 @@ def test_backend_without_schedule_falls_back_to_the_hint(monkeypatch):
     assert r.status is SolveStatus.FEASIBLE and r.stats["schedule_from"] == "hint"
     assert isinstance(r.schedule, Schedule) and r.objective[0] >= 55
     assert r.bound[0] <= 55  # the combinatorial bound
+
+
+def test_a_fixed_task_stays_where_it_is_fixed_even_without_a_hint():
+    # b is fixed at 0 on m0, so a (due at 5) must wait for it and is late: the optimum is 1.
+    # A default hint that ignored the pin would place a first and claim 0 misses.
+    import networkx as nx
+
+    from rtgen_opt.instance import Platform
+
+    g = nx.DiGraph()
+    g.add_node("a", durations={"m0": 5.0}, deadline=5.0)
+    g.add_node("b", durations={"m0": 5.0})
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m0"]))
+    r = solve(inst, "misses", time_limit=5, fixed={"b": 0.0})
+    assert r.schedule.placements["b"].start == 0.0
+    assert r.objective == (1.0,) and str(r.status) == "optimal"
+    moved = Schedule.build([("a", "m0", 0.0, 5.0), ("b", "m0", 5.0, 10.0)])
+    with pytest.raises(ArgumentError, match="fixed task 'b' starts at 0 ms"):
+        solve(inst, "misses", time_limit=5, hint=moved, fixed={"b": 0.0})
