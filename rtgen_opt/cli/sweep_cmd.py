@@ -42,7 +42,10 @@ from rtgen_opt.objectives import OBJECTIVES
     type=float,
     default=0.01,
     show_default=True,
-    help="A method holds at a load while its DVR is at most this.",
+    help=(
+        "A method holds at a load while its DVR beyond the sure misses (jobs no schedule "
+        "saves) is at most this."
+    ),
 )
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Duration noise sigma.")
 @click.option("--seeds", type=int, default=5, show_default=True, help="Noise seeds (with --noise).")

@@ -239,11 +239,18 @@ def _window_losses(
     return best
 
 
+def sure_misses(instance: Instance, win: Windows | None = None) -> frozenset[str]:
+    """The jobs that miss their deadline in every schedule: even alone on the idle platform
+    (each task on its fastest processor, after its predecessors) they end too late."""
+    win = win or windows(instance)
+    completions = earliest_completions(instance, win)
+    return frozenset(j for j in win.deadline if completions[j] > win.deadline[j])
+
+
 def miss_bounds(instance: Instance, win: Windows) -> dict[str, float]:
     """Sure misses (jobs that cannot meet their deadline) and the per-window load bound."""
     jobs = instance.jobs
-    completions = earliest_completions(instance, win)
-    sure = {j for j in win.deadline if completions[j] > win.deadline[j]}
+    sure = sure_misses(instance, win)
     sure_weight = sum(jobs[j].weight for j in sure)
     integral = all(float(jobs[j].weight).is_integer() for j in win.deadline)
     opts = win.options

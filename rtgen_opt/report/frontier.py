@@ -8,8 +8,10 @@ instances), and adds what a sweep is for:
 - the **frontier**: DVR against load for every policy, the exact schedule's DVR as a line and,
   where the solver did not prove optimality, the band between a certified lower bound on the
   optimum's DVR and the incumbent's; TTFT-SLO attainment against load likewise;
-- each method's **breaking load**: the largest load up to which its DVR stays within the
-  threshold (1% by default) at every point; the optimum's beside it (certified: at least the
+- each method's **breaking load**: the largest load up to which its *excess* DVR -- its missed
+  jobs beyond the sure misses (:func:`rtgen_opt.exact.bounds.sure_misses`: jobs that end too
+  late even alone on the idle platform, so every schedule misses them), over all jobs -- stays
+  within the threshold (1% by default) at every point; the optimum's beside it (certified: at least the
   incumbent's, at most the first load where the bound proves a miss rate above the threshold),
   and their ratio, the headroom a policy wastes;
 - with ``noise > 0``, every policy replayed over ``seeds`` noise seeds at every point: bands of
@@ -34,6 +36,7 @@ from matplotlib.figure import Figure
 
 from rtgen_opt.compile import compile as compile_scenario
 from rtgen_opt.errors import ArgumentError
+from rtgen_opt.exact.bounds import sure_misses
 from rtgen_opt.files import write_atomic
 from rtgen_opt.metrics import evaluate
 from rtgen_opt.online import perturb
@@ -128,6 +131,9 @@ def run(
     load_of = {point_name(path.stem, x): x for x in loads}
     table = report.table.copy()
     table.insert(1, "load", table["instance"].map(load_of))
+    sure = {e.name: len(sure_misses(e.instance)) for e in entries}
+    table.insert(2, "sure_misses", table["instance"].map(sure))
+    table["excess_dvr"] = (table["misses"] - table["sure_misses"]).clip(lower=0) / table["jobs"]
     noisy = (
         _noise_runs(report, load_of, noise, seeds, out, quiet, force)
         if noise > 0
@@ -195,14 +201,23 @@ def _noise_runs(
 
 
 # --------------------------------------------------------------------------- breaking loads
-def _dvr_lower_bound(report: Sweep, name: str, bound: float) -> float:
-    """A certified lower bound on the optimum's DVR from its bound on weighted misses."""
-    jobs = report_instance(report, name).jobs
+def _dvr_lower_bound(report: Sweep, name: str, bound: float, *, excess: bool = False) -> float:
+    """A certified lower bound on the optimum's DVR from its bound on weighted misses; with
+    ``excess``, on its DVR beyond the sure misses (every schedule misses those, so the other
+    missed jobs weigh at least ``bound`` - their weight, each at most the heaviest)."""
+    instance = report_instance(report, name)
+    jobs = instance.jobs
     counted = [j for j in jobs.values() if j.deadline is not None]
     if not counted or not math.isfinite(bound) or bound <= 0:
         return 0.0
     heaviest = max(j.weight for j in counted)
-    return min(1.0, bound / (heaviest * len(jobs))) if heaviest > 0 else 0.0
+    if heaviest <= 0:
+        return 0.0
+    sure = sure_misses(instance)
+    if excess:
+        rest = bound - sum(jobs[j].weight for j in sure)
+        return min(1.0, max(0.0, rest) / (heaviest * len(jobs)))
+    return min(1.0, max(len(sure), bound / heaviest) / len(jobs))
 
 
 def report_instance(report: Sweep, name: str):  # -> Instance
@@ -223,7 +238,7 @@ def breaking_loads(table: pd.DataFrame, report: Sweep, threshold: float) -> pd.D
         # The optimum surely breaks at the first load whose DVR lower bound exceeds the threshold.
         upper = math.inf
         for _, r in best_exact.sort_values("load").iterrows():
-            if _dvr_lower_bound(report, r["instance"], r["bound"]) > threshold:
+            if _dvr_lower_bound(report, r["instance"], r["bound"], excess=True) > threshold:
                 upper = r["load"]
                 break
         proven = bool(best_exact["optimal"].all())
@@ -249,11 +264,13 @@ def breaking_loads(table: pd.DataFrame, report: Sweep, threshold: float) -> pd.D
 
 
 def _holds(rows: pd.DataFrame, threshold: float) -> dict[str, Any]:
-    """The last load before the first one with a DVR above ``threshold`` (0 when the first
-    point already breaks it; the largest load when none does)."""
+    """The last load before the first one with an excess DVR (beyond the sure misses; the DVR
+    where a table has no ``excess_dvr``) above ``threshold`` (0 when the first point already
+    breaks it; the largest load when none does)."""
+    column = "excess_dvr" if "excess_dvr" in rows else "dvr"
     last = 0.0
     for _, r in rows.sort_values("load").iterrows():
-        if not (r["dvr"] <= threshold + 1e-12):
+        if not (r[column] <= threshold + 1e-12):
             return {"breaking_load": last, "broken_at": r["load"], "certified": True}
         last = r["load"]
     return {"breaking_load": last, "broken_at": math.nan, "certified": True}
@@ -312,7 +329,20 @@ def frontier_figure(sweep: LoadSweep, column: str = "dvr", label: str = "DVR") -
                     label="optimum: certified band",
                 )
     if column == "dvr":
-        ax.axhline(sweep.threshold, color="grey", ls=":", lw=1)
+        points = t.drop_duplicates("load").sort_values("load")
+        floor = points["sure_misses"] / points["jobs"]
+        if (floor > 0).any():
+            ax.plot(
+                points["load"], floor, color="grey", ls="--", lw=1, label="jobs no schedule saves"
+            )
+        ax.plot(
+            points["load"],
+            floor + sweep.threshold,
+            color="grey",
+            ls=":",
+            lw=1,
+            label=f"threshold ({sweep.threshold:.0%} above those)",
+        )
     ax.set_xlabel("load (x the scenario's rates)")
     ax.set_ylabel(label)
     ax.set_ylim(bottom=0)
@@ -373,7 +403,9 @@ def write_sweep(sweep: LoadSweep, out: Path, *, quiet: bool = True) -> None:
         "",
         f"Loads {', '.join(f'{x:g}' for x in sweep.loads)} (x the rate of"
         f" {', '.join(sweep.streams) if sweep.streams else 'every stream'}). A method"
-        f" *holds* at a load while its DVR is at most {sweep.threshold:.0%}; its breaking load is"
+        f" *holds* at a load while its DVR beyond the jobs no schedule can save (sure misses:"
+        " those that end too late even alone on the idle chip; column `sure_misses` of"
+        f" results.csv) is at most {sweep.threshold:.0%}; its breaking load is"
         " the last load up to which it holds at every point. The optimum's is certified from the"
         " exact solver: at least the incumbent's, and broken where the proven bound forces a"
         " higher DVR. Headroom = the optimum's breaking load / the method's.",
