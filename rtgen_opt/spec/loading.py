@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 from rtgen_opt.spec.checks import check_platform, check_profiles, check_scenario
 from rtgen_opt.spec.models import (
     SPEC_KINDS,
@@ -81,10 +82,7 @@ def parse(
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """The top-level mapping of a YAML file (SpecError if unreadable, invalid or not a mapping)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+    text = read_text(path, "a YAML file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
