@@ -27,7 +27,8 @@ class _Group(click.Group):
             with stopping.on_signals():
                 result = super().invoke(ctx)
         except RtgenError as exc:
-            click.echo(f"rtgen-opt: error: {exc}", err=True)
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"rtgen-opt: error: {line}", err=True)
             sys.exit(2)
         except Interrupted as exc:
             click.echo(f"rtgen-opt: interrupted: {exc}", err=True)

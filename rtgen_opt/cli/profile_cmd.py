@@ -240,7 +240,7 @@ def _this_machine(kinds: list[str]):
 def _write_calibrated(platform: str, out: str, cal, model: str) -> None:
     from rtgen_opt.files import write_atomic
     from rtgen_opt.importers.profiles_out import num
-    from rtgen_opt.spec import parse, read_yaml
+    from rtgen_opt.spec import parse, read_yaml, safe_load
 
     data = read_yaml(Path(platform))
     lines = [
@@ -260,5 +260,5 @@ def _write_calibrated(platform: str, out: str, cal, model: str) -> None:
         )
     data["name"] = f"{data.get('name', 'platform')}-calibrated"
     text = "\n".join(lines) + "\n" + yaml.safe_dump(data, sort_keys=False)
-    parse(yaml.safe_load(text), file=out)
+    parse(safe_load(text), file=out)
     write_atomic(out, text)

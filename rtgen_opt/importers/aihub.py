@@ -51,6 +51,7 @@ from rtgen_opt.importers.profiles_out import (
     num,
     write_profiles,
 )
+from rtgen_opt.spec import safe_load
 
 UNIT_KINDS = {"NPU": "npu", "GPU": "gpu", "CPU": "cpu"}
 RUNTIME_PREFERENCE = (
@@ -83,7 +84,7 @@ class AihubImport:
 def _read(path: Path) -> dict[str, Any]:
     text = read_text(path, "an AI Hub perf.yaml file")
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError:
         raise SpecError(str(path), None, "not a YAML file") from None
     if not isinstance(data, dict) or not isinstance(data.get("precisions"), dict):
