@@ -9,8 +9,11 @@ SIGTERM stop it at any moment; it keeps (prints, writes) the best result found s
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from importlib import import_module
+from typing import NoReturn
 
 import click
 
@@ -19,13 +22,29 @@ from rtgen_opt.errors import Interrupted, RtgenError
 
 
 class _Group(click.Group):
-    """A click group that turns our errors into one line and exit status 2, never a traceback."""
+    """A click group that turns every error of the input into one line and exit status 2, never
+    a traceback: our :class:`~rtgen_opt.errors.RtgenError` (one line per error it holds) and
+    click's usage errors (an unknown option, a missing argument, a bad value such as
+    ``--time-limit -1``). A closed output pipe (``rtgen-opt ... | head``) ends the command
+    quietly with ``128 + SIGPIPE`` = 141, as the shell reports for coreutils."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:  # an option of the group itself: rtgen-opt --bogus
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         stopping.clear()
         try:
             with stopping.on_signals():
                 result = super().invoke(ctx)
+                sys.stdout.flush()  # a closed pipe shows here, not at exit
+        except BrokenPipeError:
+            _quiet_pipe()
+            sys.exit(EXIT_PIPE)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except RtgenError as exc:
             for line in str(exc).splitlines() or [type(exc).__name__]:
                 click.echo(f"rtgen-opt: error: {line}", err=True)
@@ -37,6 +56,35 @@ class _Group(click.Group):
             click.echo(f"rtgen-opt: interrupted by {_signal_name()}", err=True)
             sys.exit(stopping.exit_status())
         return result
+
+
+#: Exit status when the reader of our output went away: 128 + SIGPIPE.
+EXIT_PIPE = 141
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """Print a click usage error as one line, ``rtgen-opt: error: --workers: expected ...``."""
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.BadParameter) and param is not None and exc.message:
+        # an option by its first long name (--out, not its alias --output)
+        longs = [o for o in param.opts if o.startswith("--")] or param.opts
+        name = longs[0] if isinstance(param, click.Option) else param.human_readable_name
+        line = f"{name}: {exc.message}"
+    else:
+        line = exc.format_message()
+    where = exc.ctx.command_path if exc.ctx is not None else "rtgen-opt"
+    click.echo(f"rtgen-opt: error: {line} (see '{where} -h')", err=True)
+    sys.exit(2)
+
+
+def _quiet_pipe() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush at exit finds no closed
+    pipe and prints nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a real file (a test runner's buffer): nothing will flush at exit
 
 
 def load_option(command):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rtgen_opt.cli import main
+from rtgen_opt.cli.params import COUNT, NONNEGATIVE, POSITIVE
 from rtgen_opt.errors import SpecError
 
 
@@ -50,10 +51,10 @@ def scenario_options(f):
         help="Of the written scenario: model, groups:K or layer.",
     )(f)
     f = click.option(
-        "--horizon-ms", type=float, help="Of the written scenario (default 6 periods)."
+        "--horizon-ms", type=POSITIVE, help="Of the written scenario (default 6 periods)."
     )(f)
     f = click.option(
-        "--fps", type=float, default=30.0, show_default=True, help="Frame rate of the scenario."
+        "--fps", type=POSITIVE, default=30.0, show_default=True, help="Frame rate of the scenario."
     )(f)
     f = click.option(
         "--scenario",
@@ -95,7 +96,7 @@ def import_group() -> None:
 @import_group.command("onnx")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
-@click.option("--groups", type=click.IntRange(min=1), help="Merge the layers into K groups.")
+@click.option("--groups", type=COUNT, help="Merge the layers into K groups.")
 @click.option(
     "--platform",
     type=click.Path(dir_okay=False),
@@ -104,7 +105,7 @@ def import_group() -> None:
 @click.option("--name", help="Model name in the profiles (default: the file's stem).")
 @click.option(
     "--bytes-per-element",
-    type=float,
+    type=POSITIVE,
     help="Bytes per tensor element for every tensor (1 = INT8); default: each tensor's type.",
 )
 @click.option(
@@ -199,11 +200,13 @@ def import_onnx(
 @click.option("--name", help="Model name in the profiles (default: the perf.yaml's folder).")
 @click.option("--version", "source_version", help="Version of the file, cited in the comments.")
 @click.option(
-    "--kv-bytes-per-token", type=float, help="For an LLM: KV-cache bytes per token of context."
+    "--kv-bytes-per-token",
+    type=NONNEGATIVE,
+    help="For an LLM: KV-cache bytes per token of context.",
 )
 @click.option(
     "--prompt-chunk",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=128,
     show_default=True,
     help="For an LLM: tokens per prompt-processor chunk (AI Hub's info.yaml states it).",

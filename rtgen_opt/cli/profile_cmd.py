@@ -9,6 +9,7 @@ import yaml
 
 from rtgen_opt.cli import main
 from rtgen_opt.cli.import_cmd import load_platform, parse_shapes, scenario_options, write_scenario
+from rtgen_opt.cli.params import COUNT, COUNT0
 from rtgen_opt.errors import ArgumentError, SpecError
 
 
@@ -37,17 +38,17 @@ def _provider_kinds(values: tuple[str, ...]) -> dict[str, str]:
     metavar="PROVIDER=KIND",
     help="The processor kind a provider runs on, for one rtgen-opt does not know.",
 )
-@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--warmup", type=COUNT0, default=5, show_default=True)
+@click.option("--repeat", type=COUNT, default=20, show_default=True)
 @click.option(
     "--node-repeat",
-    type=click.IntRange(min=0),
+    type=COUNT0,
     default=5,
     show_default=True,
     help="Profiled runs for the per-node times (0: whole model only).",
 )
-@click.option("--threads", type=click.IntRange(min=1), help="Intra-op threads (default: ORT's).")
-@click.option("--groups", type=click.IntRange(min=1), help="Merge the layers into K groups.")
+@click.option("--threads", type=COUNT, help="Intra-op threads (default: ORT's).")
+@click.option("--groups", type=COUNT, help="Merge the layers into K groups.")
 @click.option("--name", help="Model name in the profiles (default: the file's stem).")
 @click.option("--input-shape", multiple=True, metavar="NAME=D1xD2...")
 @click.option(

@@ -8,7 +8,7 @@ import click
 import pandas as pd
 
 from rtgen_opt.cli import load_kwargs, load_option, main
-from rtgen_opt.errors import ArgumentError
+from rtgen_opt.cli.params import COUNT, SEED, SIGMA
 from rtgen_opt.online.registry import builtin_policies
 
 #: Summary metrics shown when several policies are compared (``--policy all``).
@@ -35,20 +35,21 @@ COMPARE_COLUMNS = (
 )
 @click.option(
     "--noise",
-    type=float,
+    type=SIGMA,
     default=0.0,
     show_default=True,
     help="Sigma of the mean-one lognormal noise on durations (0: nominal durations).",
 )
 @click.option(
     "--seeds",
-    type=int,
+    type=COUNT,
     default=None,
     help="Noise seeds to run (default 1; 5 when --noise > 0).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="First noise seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="First noise seed.")
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False),
     help="Write the (first seed's) schedule here, .json or .csv.",
 )
@@ -71,8 +72,6 @@ def replay(
 
     if seeds is None:
         seeds = 5 if noise > 0 else 1
-    if seeds < 1:
-        raise ArgumentError("--seeds", f"expected at least 1, got {seeds}")
     instance = load_instance(file, **load_kwargs(load))
     names = policy_names() if policy == "all" else [policy]
     summaries: dict[str, pd.DataFrame] = {}

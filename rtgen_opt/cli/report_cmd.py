@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from rtgen_opt.cli import load_option, main
+from rtgen_opt.cli.params import COUNT, POSITIVE, SECONDS, SEED
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact import solver_names
 from rtgen_opt.objectives import OBJECTIVES
@@ -53,26 +54,27 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
 )
 @click.option(
     "--time-limit",
-    type=float,
+    "-t",
+    type=SECONDS,
     default=None,
     help="Seconds per exact solve.  [default: 10]",
 )
 @click.option(
     "--workers",
     "-j",
-    type=int,
+    type=COUNT,
     default=None,
     help="Units run at once in local processes (default: cores // solver threads; 1 = in this "
     "process). Ignored with --scheduler.",
 )
 @click.option(
     "--solver-threads",
-    type=int,
+    type=COUNT,
     default=1,
     show_default=True,
     help="Threads per exact solve. 1 keeps CP-SAT deterministic; processes x threads <= cores.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver and policy seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Solver and policy seed.")
 @click.option(
     "--scheduler",
     default=None,
@@ -164,14 +166,16 @@ def _schedule_and_instance(command):
 @main.command()
 @_schedule_and_instance
 @click.option(
-    "--output",
+    "--out",
     "-o",
+    "--output",
+    "output",
     required=True,
     type=click.Path(dir_okay=False),
     help="Picture to write: .png, .svg or .pdf.",
 )
 @click.option("--title", default=None, help="Chart title (default: the schedule's method).")
-@click.option("--width", type=float, default=10.0, show_default=True, help="Width in inches.")
+@click.option("--width", type=POSITIVE, default=10.0, show_default=True, help="Width in inches.")
 def gantt(schedule: str, instance_file: str, output: str, title: str | None, width: float) -> None:
     """Draw SCHEDULE (.json or .csv) as a Gantt chart: one lane per processor, tasks coloured by
     stream, late jobs outlined in red with their deadline marked. The schedule is validated
@@ -187,8 +191,10 @@ def gantt(schedule: str, instance_file: str, output: str, title: str | None, wid
 @main.command()
 @_schedule_and_instance
 @click.option(
-    "--output",
+    "--out",
     "-o",
+    "--output",
+    "output",
     required=True,
     type=click.Path(dir_okay=False),
     help="Chrome trace JSON to write.",

@@ -8,6 +8,7 @@ import time
 import click
 
 from rtgen_opt.cli import load_kwargs, load_option, main
+from rtgen_opt.cli.params import COUNT, SECONDS, SEED
 from rtgen_opt.exact import solver_names
 from rtgen_opt.grid import relative_gap
 from rtgen_opt.objectives import OBJECTIVES
@@ -75,7 +76,6 @@ def _fmt(values) -> str:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "--objective",
-    "-o",
     default="misses",
     show_default=True,
     help=f"{', '.join(OBJECTIVES)}, or a lexicographic list 'misses,tardiness'.",
@@ -89,9 +89,9 @@ def _fmt(values) -> str:
 @click.option(
     "--solver", default=None, help=f"One of {', '.join(solver_names())} [settings: cpsat]."
 )
-@click.option("--time-limit", "-t", type=float, default=None, help="Seconds [settings: 10].")
-@click.option("--workers", "-w", type=int, default=None, help="Solver threads [settings: 2].")
-@click.option("--seed", type=int, default=None, help="Solver random seed [settings: 0].")
+@click.option("--time-limit", "-t", type=SECONDS, default=None, help="Seconds [settings: 10].")
+@click.option("--workers", "-w", type=COUNT, default=None, help="Solver threads [settings: 2].")
+@click.option("--seed", type=SEED, default=None, help="Solver random seed [settings: 0].")
 @click.option(
     "--method",
     type=click.Choice(["auto", "monolithic", "decompose"]),
@@ -108,6 +108,7 @@ def _fmt(values) -> str:
 )
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False),
     default=None,
     help="Write the schedule (.json or .csv).",

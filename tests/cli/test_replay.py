@@ -114,8 +114,9 @@ def test_a_plugin_policy_by_module_and_class(instance_file, tmp_path, monkeypatc
     "args, message",
     [
         (["--policy", "nope"], "policy: unknown policy 'nope'"),
-        (["--noise", "-1"], "noise: expected a finite sigma >= 0"),
-        (["--seeds", "0"], "--seeds: expected at least 1"),
+        (["--noise", "-1"], "--noise: expected a sigma >= 0, got -1"),
+        (["--noise", "nan"], "--noise: expected a sigma >= 0, got nan"),
+        (["--seeds", "0"], "--seeds: expected an integer >= 1, got 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(instance_file, args, message):

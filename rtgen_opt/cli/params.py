@@ -1,0 +1,80 @@
+"""The numeric option types every command shares, so that ``--time-limit -1``, ``--workers 0``
+or ``--noise nan`` is refused the same way everywhere: one line naming the option and what was
+expected, exit status 2 (see :class:`rtgen_opt.cli._Group`), before any file is read.
+
+>>> SECONDS.convert("2.5", None, None), COUNT.convert("3", None, None)
+(2.5, 3)
+>>> SECONDS.convert("nan", None, None)
+Traceback (most recent call last):
+...
+click.exceptions.BadParameter: expected seconds > 0, got nan
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import click
+
+_OPS = {"gt": (operator.gt, ">"), "ge": (operator.ge, ">="), "lt": (operator.lt, "<")}
+
+
+class Number(click.ParamType):
+    """A finite number (or an integer) within bounds.
+
+    Parameters
+    ----------
+    what
+        The words of the error: ``expected {what} > 0, got ...``.
+    integer
+        Whole numbers only (``"1.5"`` is refused, not truncated).
+    gt, ge, lt
+        The bounds the value must satisfy (any of them).
+    """
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        integer: bool = False,
+        gt: float | None = None,
+        ge: float | None = None,
+        lt: float | None = None,
+    ) -> None:
+        self.what = what
+        self.integer = integer
+        self.name = "integer" if integer else "number"
+        self.bounds = [(k, v) for k, v in (("gt", gt), ("ge", ge), ("lt", lt)) if v is not None]
+
+    def expected(self) -> str:
+        return " and ".join(f"{_OPS[k][1]} {v:g}" for k, v in self.bounds)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        expected = f"expected {self.what} {self.expected()}".rstrip()
+        try:
+            number = int(value) if self.integer else float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{expected}, got {value}", param, ctx)
+        if not math.isfinite(number) or not all(_OPS[k][0](number, v) for k, v in self.bounds):
+            self.fail(f"{expected}, got {value}", param, ctx)
+        return number
+
+
+#: Seconds of a time limit.
+SECONDS = Number("seconds", gt=0)
+#: A count of things that must exist: workers, threads, seeds, groups, repeats.
+COUNT = Number("an integer", integer=True, ge=1)
+#: A count that may be zero (warm-up runs).
+COUNT0 = Number("an integer", integer=True, ge=0)
+#: A random seed.
+SEED = Number("an integer", integer=True, ge=0)
+#: A positive size, rate or length (FPS, milliseconds, inches, bytes per element).
+POSITIVE = Number("a number", gt=0)
+#: A non-negative amount (bytes).
+NONNEGATIVE = Number("a number", ge=0)
+#: The sigma of the lognormal duration noise.
+SIGMA = Number("a sigma", ge=0)
+#: A deadline violation rate used as a threshold.
+RATE = Number("a rate", ge=0, lt=1)
