@@ -31,7 +31,7 @@ COMPARE_COLUMNS = (
     default="edf-eft",
     show_default=True,
     help=f"A registered policy ({', '.join(builtin_policies())}), 'all' to compare them, or "
-    "module:Class for your own.",
+    "path/to/file.py:Class or module:Class for your own.",
 )
 @click.option(
     "--noise",

@@ -43,7 +43,8 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
 @click.option(
     "--policies",
     default=None,
-    help="Comma-separated online policies (default: the eight built-in ones); 'none' for none.",
+    help="Comma-separated online policies (default: the eight built-in ones; your own as "
+    "path/to/file.py:Class or module:Class); 'none' for none.",
 )
 @click.option(
     "--solvers",

@@ -38,7 +38,7 @@ from rtgen_opt.report import tables
 from rtgen_opt.report.executor import progress_bar
 from rtgen_opt.report.gantt import draw_gantt, save_figure
 from rtgen_opt.report.records import Outcome, Sweep, lex_key
-from rtgen_opt.report.suite import SuiteEntry
+from rtgen_opt.report.suite import SuiteEntry, method_file
 from rtgen_opt.report.tables import RUN_COLUMNS
 from rtgen_opt.report.trace import save_trace
 from rtgen_opt.schedule import Schedule
@@ -156,7 +156,7 @@ def write_figures(
         for (role, method), schedule in zip(roles, schedules, strict=True):
             if schedule is None:
                 raise InternalError(f"{e.name}: featured {method} has no schedule")
-            rel = f"figures/{e.name}/gantt-{method}.png"
+            rel = f"figures/{e.name}/gantt-{method_file(method)}.png"
             fig = draw_gantt(
                 by_name[e.name].instance,
                 schedule,
@@ -164,7 +164,9 @@ def write_figures(
                 xlim=(0.0, (right or 1.0) * 1.01),
             )
             save_figure(fig, out / rel)
-            save_trace(e.instance, schedule, out / "traces" / e.name / f"{method}.json")
+            save_trace(
+                e.instance, schedule, out / "traces" / e.name / f"{method_file(method)}.json"
+            )
             pictures[e.name].append((role, method, rel))
         pictures[e.name] += _stretch_figures(e, roles, schedules, out)
         if progress is not None:
@@ -196,7 +198,7 @@ def _stretch_figures(
         shown.append((f"{exact[0][0]}, same stretch", exact[0][1], exact[1]))
     pictures = []
     for role, method, schedule in shown:
-        rel = f"figures/{entry.name}/stretch-{method}.png"
+        rel = f"figures/{entry.name}/stretch-{method_file(method)}.png"
         title = f"{entry.name}: {method}, {xlim[0]:.0f}-{xlim[1]:.0f} ms ({role})"
         save_figure(draw_gantt(entry.instance, schedule, title=title, xlim=xlim), out / rel)
         pictures.append((role, method, rel))
@@ -206,7 +208,7 @@ def _stretch_figures(
 def write_schedules(sweep: Sweep, out: Path) -> None:
     for (instance, method), o in sorted(sweep.outcomes.items()):
         if o.schedule is not None:
-            o.schedule.save(out / "schedules" / instance / f"{method}.json")
+            o.schedule.save(out / "schedules" / instance / f"{method_file(method)}.json")
 
 
 # --------------------------------------------------------------------------- documents
@@ -385,7 +387,7 @@ def html_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]]) -
             '<div class="gantts">',
         ]
         for role, method, rel in pictures[e.name]:
-            trace = f"traces/{e.name}/{method}.json"
+            trace = f"traces/{e.name}/{method_file(method)}.json"
             parts.append(
                 f"<figure>{_img(rel, f'{e.name}: {method} ({role})')}"
                 f"<figcaption>{html.escape(role)}: <b>{html.escape(method)}</b> — "

@@ -34,7 +34,7 @@ from rtgen_opt.instance import Instance
 from rtgen_opt.metrics import Metrics, placement
 from rtgen_opt.objectives import Objective
 from rtgen_opt.report.records import Outcome
-from rtgen_opt.report.suite import SuiteEntry
+from rtgen_opt.report.suite import SuiteEntry, method_file
 
 #: Columns of the results table that change from run to run on the same inputs: they are kept
 #: out of results.csv (and every committed file) and written to timings.csv instead.
@@ -140,7 +140,9 @@ def results_table(
                 "missed_streams": missed_streams(o.metrics),
                 "solver_bound": o.solver_bound[0] if o.solver_bound else math.nan,
                 "wall_s": o.wall_s,
-                "schedule": f"schedules/{e.name}/{method}.json" if o.schedule is not None else "",
+                "schedule": f"schedules/{e.name}/{method_file(method)}.json"
+                if o.schedule is not None
+                else "",
                 "error": o.error or "",
             }
             if o.values is not None:
