@@ -112,6 +112,25 @@ def load_kwargs(load: float | dict[str, float] | None) -> dict[str, object]:
     return {} if load is None else {"load": load}
 
 
+def save_schedule(schedule, out: str) -> None:
+    """Write a finished schedule to ``out``; if that fails after all (the folder went away, the
+    disk is full), keep it in a temporary file and say where, so the result is never lost."""
+    import tempfile
+    from pathlib import Path
+
+    from rtgen_opt.errors import ArgumentError
+
+    try:
+        schedule.save(out)
+    except OSError as exc:
+        fd, kept = tempfile.mkstemp(prefix="rtgen-opt-", suffix=Path(out).suffix or ".json")
+        os.close(fd)
+        schedule.save(kept)
+        raise ArgumentError(
+            "--out", f"cannot write {out} ({exc.strerror}); the schedule is kept in {kept}"
+        ) from None
+
+
 def _signal_name() -> str:
     import signal
 

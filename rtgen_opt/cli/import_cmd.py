@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from rtgen_opt.cli import main
-from rtgen_opt.cli.params import COUNT, NONNEGATIVE, POSITIVE
+from rtgen_opt.cli.params import COUNT, NONNEGATIVE, OUT_FILE, POSITIVE
 from rtgen_opt.errors import SpecError
 
 
@@ -58,7 +58,7 @@ def scenario_options(f):
     )(f)
     f = click.option(
         "--scenario",
-        type=click.Path(dir_okay=False),
+        type=OUT_FILE,
         help="Also write a scenario running the model periodically (deadline one period).",
     )(f)
     return f
@@ -95,7 +95,7 @@ def import_group() -> None:
 
 @import_group.command("onnx")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option("--groups", type=COUNT, help="Merge the layers into K groups.")
 @click.option(
     "--platform",
@@ -183,7 +183,7 @@ def import_onnx(
 
 @import_group.command("aihub")
 @click.argument("perf", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option("--device", required=True, help='AI Hub device name, e.g. "Snapdragon X Elite CRD".')
 @click.option(
     "--precision",
@@ -243,7 +243,7 @@ def import_aihub(
 
 @import_group.command("csv")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option("--name", help="Name of the profiles (default: the file's stem).")
 def import_csv(file: str, out: str, name: str | None) -> None:
     """Profiles from your own measurements: a CSV with columns model, layer, kind, latency_ms

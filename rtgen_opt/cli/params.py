@@ -1,6 +1,7 @@
-"""The numeric option types every command shares, so that ``--time-limit -1``, ``--workers 0``
-or ``--noise nan`` is refused the same way everywhere: one line naming the option and what was
-expected, exit status 2 (see :class:`rtgen_opt.cli._Group`), before any file is read.
+"""The option types every command shares, so that ``--time-limit -1``, ``--workers 0``, ``--noise
+nan`` or an ``--out`` that cannot be written is refused the same way everywhere: one line naming
+the option and what was expected, exit status 2 (see :class:`rtgen_opt.cli._Group`), before any
+file is read or anything is solved.
 
 >>> SECONDS.convert("2.5", None, None), COUNT.convert("3", None, None)
 (2.5, 3)
@@ -14,6 +15,9 @@ from __future__ import annotations
 
 import math
 import operator
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import click
@@ -78,3 +82,52 @@ NONNEGATIVE = Number("a number", ge=0)
 SIGMA = Number("a sigma", ge=0)
 #: A deadline violation rate used as a threshold.
 RATE = Number("a rate", ge=0, lt=1)
+
+
+class OutPath(click.Path):
+    """An output file (or folder) that can be written: checked when the option is parsed, so a
+    long solve never ends in a destination it cannot write.
+
+    The path must not be a folder (a file) or a file (a folder); its nearest existing ancestor
+    must be a folder we may write in (missing folders are created when the output is written).
+    """
+
+    def __init__(self, *, folder: bool = False) -> None:
+        super().__init__(dir_okay=folder, file_okay=not folder)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        out = super().convert(value, param, ctx)
+        problem = writable(Path(os.fsdecode(out)), folder=self.folder)
+        if problem:
+            self.fail(f"cannot write {value}: {problem}", param, ctx)
+        return out
+
+
+def writable(path: Path, *, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be written as an output file (or folder), or None if it can."""
+    if path.exists():
+        if folder and not path.is_dir():
+            return "it is a file, expected a folder"
+        if not folder and path.is_dir():
+            return "it is a folder, expected a file"
+    ancestor = path if folder else path.parent
+    ancestor = ancestor if str(ancestor) else Path(".")
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"no permission to write in {ancestor}"
+    try:  # what the permission bits do not say: a read-only file system, say
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as exc:
+        return f"cannot create a file in {ancestor} ({exc.strerror})"
+    return None
+
+
+#: An output file, checked for writing before the command runs.
+OUT_FILE = OutPath()
+#: An output folder, checked for writing before the command runs.
+OUT_FOLDER = OutPath(folder=True)

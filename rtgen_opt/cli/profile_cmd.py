@@ -9,7 +9,7 @@ import yaml
 
 from rtgen_opt.cli import main
 from rtgen_opt.cli.import_cmd import load_platform, parse_shapes, scenario_options, write_scenario
-from rtgen_opt.cli.params import COUNT, COUNT0
+from rtgen_opt.cli.params import COUNT, COUNT0, OUT_FILE
 from rtgen_opt.errors import ArgumentError, SpecError
 
 
@@ -25,7 +25,7 @@ def _provider_kinds(values: tuple[str, ...]) -> dict[str, str]:
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option(
     "--provider",
     multiple=True,
@@ -65,7 +65,7 @@ def _provider_kinds(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option(
     "--platform-out",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     help="With --calibrate: write the platform with the fitted efficiencies here.",
 )
 @scenario_options

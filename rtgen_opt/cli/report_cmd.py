@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from rtgen_opt.cli import load_option, main
-from rtgen_opt.cli.params import COUNT, POSITIVE, SECONDS, SEED
+from rtgen_opt.cli.params import COUNT, OUT_FILE, OUT_FOLDER, POSITIVE, SECONDS, SEED
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact import solver_names
 from rtgen_opt.objectives import OBJECTIVES
@@ -30,7 +30,7 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False),
+    type=OUT_FOLDER,
     help="Output folder: results.csv, report.md, report.html, schedules/, figures/, traces/, "
     "cache/ (a rerun resumes from the cache).",
 )
@@ -172,7 +172,7 @@ def _schedule_and_instance(command):
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     help="Picture to write: .png, .svg or .pdf.",
 )
 @click.option("--title", default=None, help="Chart title (default: the schedule's method).")
@@ -197,7 +197,7 @@ def gantt(schedule: str, instance_file: str, output: str, title: str | None, wid
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     help="Chrome trace JSON to write.",
 )
 def trace(schedule: str, instance_file: str, output: str) -> None:

@@ -7,8 +7,8 @@ import time
 
 import click
 
-from rtgen_opt.cli import load_kwargs, load_option, main
-from rtgen_opt.cli.params import COUNT, SECONDS, SEED
+from rtgen_opt.cli import load_kwargs, load_option, main, save_schedule
+from rtgen_opt.cli.params import COUNT, OUT_FILE, SECONDS, SEED
 from rtgen_opt.exact import solver_names
 from rtgen_opt.grid import relative_gap
 from rtgen_opt.objectives import OBJECTIVES
@@ -109,7 +109,7 @@ def _fmt(values) -> str:
 @click.option(
     "--out",
     "-o",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     default=None,
     help="Write the schedule (.json or .csv).",
 )
@@ -117,13 +117,13 @@ def _fmt(values) -> str:
 @load_option
 @click.option(
     "--write-lp",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     default=None,
     help="Also write the MILP model (first objective component) as an LP file.",
 )
 @click.option(
     "--write-mps",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     default=None,
     help="Also write the MILP model (first objective component) as an MPS file.",
 )
@@ -213,5 +213,5 @@ def solve(
         click.echo("")
         click.echo(evaluate(instance, result.schedule).table())
         if out:
-            result.schedule.save(out)
+            save_schedule(result.schedule, out)
             click.echo(f"\nwrote {out}")

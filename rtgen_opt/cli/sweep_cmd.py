@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rtgen_opt.cli import main
-from rtgen_opt.cli.params import COUNT, RATE, SECONDS, SEED, SIGMA
+from rtgen_opt.cli.params import COUNT, OUT_FOLDER, RATE, SECONDS, SEED, SIGMA
 from rtgen_opt.cli.report_cmd import _names
 from rtgen_opt.exact import solver_names
 from rtgen_opt.objectives import OBJECTIVES
@@ -20,7 +20,7 @@ from rtgen_opt.objectives import OBJECTIVES
     help="Load points: START:STOP:STEP (0.25:3:0.25, stop included) or a list (0.5,1,2); a "
     "load multiplies every stream's rate.",
 )
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", "-o", required=True, type=OUT_FOLDER, help="Output folder.")
 @click.option("--objective", default="misses", show_default=True, help=", ".join(OBJECTIVES))
 @click.option("--policies", default=None, help="Comma-separated policies (default: all built-in).")
 @click.option(

@@ -171,3 +171,15 @@ def test_a_missing_file_is_one_line_and_exit_2(tmp_path):
     res = run(tmp_path / "none.json")
     assert res.exit_code == 2
     assert "none.json" in res.output
+
+
+def test_all_policies_with_out_write_one_file_per_policy(instance_file, tmp_path):
+    inst, path = instance_file
+    res = run(path, "--policy", "all", "--out", tmp_path / "s.json")
+    assert res.exit_code == 0, res.output
+    assert f"wrote {len(policy_names())} schedules: {tmp_path / 's.<policy>.json'}" in res.stderr
+    written = sorted(p.name for p in tmp_path.glob("s.*.json"))
+    assert written == sorted(f"s.{name}.json" for name in policy_names())
+    for name in policy_names():
+        sched = Schedule.load(tmp_path / f"s.{name}.json")
+        assert validate(inst, sched) == [] and sched == simulate(inst, name).schedule
