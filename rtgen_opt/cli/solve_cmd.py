@@ -9,9 +9,9 @@ import click
 
 from rtgen_opt.cli import load_kwargs, load_option, main, save_schedule
 from rtgen_opt.cli.params import COUNT, OUT_FILE, SECONDS, SEED
-from rtgen_opt.exact import solver_names
+from rtgen_opt.exact import check_solver, solver_names
 from rtgen_opt.grid import relative_gap
-from rtgen_opt.objectives import OBJECTIVES
+from rtgen_opt.objectives import OBJECTIVES, Objective
 
 #: Progress lines start after this many seconds, at most one per PROGRESS_EVERY_S.
 PROGRESS_AFTER_S = 2.0
@@ -161,15 +161,15 @@ def solve(
     ):
         if value is not None:
             opts[key] = value
+    solver_name = check_solver(opts.pop("solver", "cpsat"))
+    parsed = Objective.parse(objective)  # names checked before the instance is read
     instance = load_instance(file, **load_kwargs(load))
     if write_lp or write_mps:
         _write_milp(instance, objective, write_lp, write_mps)
-    solver_name = opts.pop("solver", "cpsat")
     if not quiet:
-        from rtgen_opt.objectives import Objective
         from rtgen_opt.optimise import choose_method
 
-        chosen = choose_method(instance, Objective.parse(objective), solver_name, method)
+        chosen = choose_method(instance, parsed, solver_name, method)
         click.echo(
             f"solving {instance.name} ({len(instance.tasks)} tasks) with {solver_name}, {chosen},"
             f" at most {opts.get('time_limit', 10)} s; Ctrl-C stops and keeps the best so far",
