@@ -31,6 +31,8 @@ class _Group(click.Group):
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
         try:
             return super().make_context(info_name, args, parent, **extra)
+        except _HELP:  # `rtgen-opt` alone: click prints the help, as before
+            raise
         except click.UsageError as exc:  # an option of the group itself: rtgen-opt --bogus
             _usage_error(exc)
 
@@ -43,6 +45,8 @@ class _Group(click.Group):
         except BrokenPipeError:
             _quiet_pipe()
             sys.exit(EXIT_PIPE)
+        except _HELP:  # `rtgen-opt import` alone: click prints its help
+            raise
         except click.UsageError as exc:
             _usage_error(exc)
         except RtgenError as exc:
@@ -57,6 +61,9 @@ class _Group(click.Group):
             sys.exit(stopping.exit_status())
         return result
 
+
+#: A command group called without a command, which click answers with its help (click >= 8.2).
+_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 #: Exit status when the reader of our output went away: 128 + SIGPIPE.
 EXIT_PIPE = 141

@@ -104,3 +104,10 @@ def test_solve_o_is_the_output_and_gantt_keeps_output_as_an_alias(tmp_path):
     res = CliRunner().invoke(main, ["gantt", str(out), "-i", FT06, "--output", str(picture)])
     assert res.exit_code == 0, res.output
     assert picture.read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize("args", [[], ["import"]])
+def test_a_group_alone_still_prints_its_help(args):
+    res = CliRunner().invoke(main, args)
+    assert "Usage: rtgen-opt" in res.output and "Commands:" in res.output
+    assert "rtgen-opt: error" not in res.output
