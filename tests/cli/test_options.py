@@ -109,5 +109,5 @@ def test_solve_o_is_the_output_and_gantt_keeps_output_as_an_alias(tmp_path):
 @pytest.mark.parametrize("args", [[], ["import"]])
 def test_a_group_alone_still_prints_its_help(args):
     res = CliRunner().invoke(main, args)
-    assert "Usage: rtgen-opt" in res.output and "Commands:" in res.output
+    assert res.output.startswith("Usage: ") and "Commands:" in res.output
     assert "rtgen-opt: error" not in res.output
