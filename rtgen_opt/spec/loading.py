@@ -104,6 +104,14 @@ def read_yaml(path: Path) -> dict[str, Any]:
     text = read_text(path, "a YAML file")
     try:
         data = safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a control character: binary data, not text
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SpecError(
+            str(path),
+            None,
+            f"not a text file: control character U+{char:04X} at position {exc.position}; "
+            "expected a YAML file",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

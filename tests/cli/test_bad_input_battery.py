@@ -26,6 +26,7 @@ def _files(d: Path) -> None:
     write_files(d)  # scenario.yaml, platform.yaml, profiles.yaml: a valid toy scenario
     for suffix in ("yaml", "json", "fjs", "m", "txt", "csv"):
         (d / f"binary.{suffix}").write_bytes(BINARY)
+    (d / "nul.yaml").write_bytes(b"kind: scenario\x00\x01\n")  # UTF-8, but not text
     (d / "latin1.yaml").write_bytes("kind: scenario\nname: caf\xe9\n".encode("latin-1"))
     (d / "syntax.yaml").write_text("kind: scenario\nname: [unclosed\n")
     (d / "syntax.json").write_text('{"tasks": [1, 2,,]}')
@@ -57,6 +58,11 @@ CASES = [
     ("binary-schedule", "validate {d}/binary.csv -i {data}/ft06.json", "{d}/binary.csv"),
     ("binary-profiles", "tags {d}/binary.yaml", "{d}/binary.yaml: not UTF-8 text"),
     ("binary-import-csv", "import csv {d}/binary.csv -o {d}/p.yaml", "{d}/binary.csv"),
+    (
+        "nul-yaml",
+        "inspect {d}/nul.yaml",
+        "{d}/nul.yaml: not a text file: control character U+0000 at position 14",
+    ),
     ("latin-1", "inspect {d}/latin1.yaml", "{d}/latin1.yaml: not UTF-8 text"),
     ("yaml-syntax", "inspect {d}/syntax.yaml", "{d}/syntax.yaml: invalid YAML at line"),
     ("json-syntax", "solve {d}/syntax.json", "{d}/syntax.json: invalid JSON at line 1"),
