@@ -623,7 +623,8 @@ class Instance:
             )
         except SpecError as exc:
             if exc.file is None:
-                raise SpecError(file, exc.field, exc.message) from None
+                more = [SpecError(file, e.field, e.message) for e in exc.more]
+                raise SpecError(file, exc.field, exc.message, more=more) from None
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(

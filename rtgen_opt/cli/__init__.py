@@ -2,9 +2,11 @@
 
 Each command lives in its own module of this package and is registered on :data:`main` when the
 module is imported below. Every :class:`~rtgen_opt.errors.RtgenError` becomes one line on stderr
-and exit status 2. Every command runs under :func:`rtgen_opt.stopping.on_signals`: SIGINT and
-SIGTERM stop it at any moment; it keeps (prints, writes) the best result found so far, says
-"interrupted" and exits 130 or 143 (``128 + signal``).
+per error it holds, and every click usage error (a bad option value, checked by the shared types
+of :mod:`rtgen_opt.cli.params`) one line, with exit status 2. Every command runs under
+:func:`rtgen_opt.stopping.on_signals`: SIGINT and SIGTERM stop it at any moment; it keeps
+(prints, writes) the best result found so far, says "interrupted" and exits 130 or 143
+(``128 + signal``). A closed output pipe exits 141 (``128 + SIGPIPE``) without a word.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 import io
 import os
 import sys
+import tempfile
 from importlib import import_module
+from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from rtgen_opt import stopping
-from rtgen_opt.errors import Interrupted, RtgenError
+from rtgen_opt.errors import ArgumentError, Interrupted, RtgenError
 
 
 class _Group(click.Group):
@@ -122,11 +126,6 @@ def load_kwargs(load: float | dict[str, float] | None) -> dict[str, object]:
 def save_schedule(schedule, out: str) -> None:
     """Write a finished schedule to ``out``; if that fails after all (the folder went away, the
     disk is full), keep it in a temporary file and say where, so the result is never lost."""
-    import tempfile
-    from pathlib import Path
-
-    from rtgen_opt.errors import ArgumentError
-
     try:
         schedule.save(out)
     except OSError as exc:
