@@ -75,7 +75,23 @@ from rtgen_opt.spec import (
     parse_granularity,
 )
 
-__all__ = ["compile", "frame_releases", "model_groups", "parse_load", "stream_rng", "with_load"]
+__all__ = [
+    "DEFAULT_MAX_TASKS",
+    "compile",
+    "frame_releases",
+    "model_groups",
+    "parse_load",
+    "stream_rng",
+    "task_cap",
+    "task_count",
+    "with_load",
+]
+
+#: The most tasks :func:`compile` makes unless told otherwise (its ``max_tasks``, or the
+#: environment variable ``RTGEN_OPT_MAX_TASKS``): a medium scenario has about a thousand, the
+#: solvers struggle beyond tens of thousands, and a graph of a million tasks takes gigabytes.
+DEFAULT_MAX_TASKS = 200_000
+MAX_TASKS_ENV = "RTGEN_OPT_MAX_TASKS"
 
 
 def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
@@ -86,6 +102,7 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     miss_mode: str | None = None,
     horizon_ms: float | None = None,
     load: float | Mapping[str, float] | None = None,
+    max_tasks: int | None = None,
 ) -> Instance:
     """Compile a scenario into an :class:`~rtgen_opt.instance.Instance`.
 
@@ -99,6 +116,10 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     load
         Scales the streams' rates, for load sweeps (see :func:`with_load`): a factor for every
         stream, or a mapping from stream names to factors (the others keep theirs).
+    max_tasks
+        Refuse a scenario that would make more tasks than this (counted before any frame is
+        expanded, see :func:`task_count`); default :func:`task_cap`, i.e.
+        ``RTGEN_OPT_MAX_TASKS`` or :data:`DEFAULT_MAX_TASKS`.
 
     Returns
     -------
@@ -108,7 +129,8 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     Raises
     ------
     SpecError
-        For a malformed scenario or override, naming the file and field.
+        For a malformed scenario or override, naming the file and field, and for a scenario
+        beyond the task cap, with the count it would have made.
 
     Examples
     --------
@@ -120,6 +142,7 @@ def compile(  # noqa: A001 - the public name of the compiler, rtgen_opt.compile
     if load is not None:
         spec = with_load(spec, load)
     check_scenario(spec)
+    _check_size(spec, task_cap() if max_tasks is None else max_tasks)
     builder = _Builder(spec)
     for stream in _cascade_order(spec):
         if isinstance(stream, PeriodicStreamSpec):
@@ -246,6 +269,69 @@ def parse_load(text: str) -> float | dict[str, float]:
     if not all(math.isfinite(f) and f > 0 for f in factors):
         raise ArgumentError("--load", expected)
     return out
+
+
+def task_cap() -> int:
+    """The task cap: ``RTGEN_OPT_MAX_TASKS`` when set, else :data:`DEFAULT_MAX_TASKS`."""
+    text = os.environ.get(MAX_TASKS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_TASKS
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ArgumentError(MAX_TASKS_ENV, f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def task_count(spec: ScenarioSpec) -> dict[str, int]:
+    """The tasks each stream of ``spec`` makes, by arithmetic (no frame is expanded): every
+    frame before the horizon (a cascaded stream's as if always triggered) times its layer
+    groups; every listed request before the horizon (a Poisson stream: its expected number of
+    requests, at most ``count``) times its prefill and decode tasks. An upper bound for
+    periodic streams up to the rounding of releases to the grid.
+
+    >>> from rtgen_opt.spec import load
+    >>> task_count(load("instances/scenarios/video_call_small.yaml"))  # doctest: +SKIP
+    """
+    horizon = spec.horizon_ms
+    out: dict[str, int] = {}
+    for s in spec.streams:
+        if isinstance(s, PeriodicStreamSpec):
+            model = next(m for p in spec.profiles for m in p.models if m.name == s.model)
+            frames = max(0, math.ceil((horizon - s.phase_ms) / s.period))
+            out[s.name] = frames * len(model.groups(spec.stream_granularity(s)))
+            continue
+
+        def per_request(prompt: int, output: int, s: LLMStreamSpec = s) -> int:
+            return math.ceil(prompt / s.prefill_chunk) + math.ceil((output - 1) / s.decode_block)
+
+        if s.requests is not None:
+            out[s.name] = sum(
+                per_request(r.prompt_tokens or s.prompt_tokens, r.output_tokens or s.output_tokens)
+                for r in s.requests
+                if r.arrival_ms < horizon
+            )
+        else:
+            expected = math.ceil(s.poisson.rate_per_s * horizon / 1000.0)
+            count = expected if s.poisson.count is None else min(expected, s.poisson.count)
+            out[s.name] = count * per_request(s.prompt_tokens, s.output_tokens)
+    return out
+
+
+def _check_size(spec: ScenarioSpec, cap: int) -> None:
+    counts = task_count(spec)
+    total = sum(counts.values())
+    if total > cap:
+        biggest = max(sorted(counts), key=counts.__getitem__)
+        raise SpecError(
+            spec._file,
+            "horizon_ms",
+            f"the scenario would make about {total:,} tasks ({counts[biggest]:,} of stream "
+            f"{biggest!r}), more than the cap of {cap:,}; shorten the horizon or lower the "
+            f"rates, or raise the cap ({MAX_TASKS_ENV})",
+        )
 
 
 def _cascade_order(spec: ScenarioSpec) -> list[PeriodicStreamSpec | LLMStreamSpec]:

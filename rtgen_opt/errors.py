@@ -44,17 +44,41 @@ class SpecError(RtgenError):
         The path of the offending field, e.g. ``streams[2].fps``; ``None`` for the file itself.
     message
         What was expected.
+    more
+        Further errors found in the same input (pydantic reports every field at once); ``str``
+        of the error is one line per error, the first one first.
+
+    Examples
+    --------
+    >>> err = SpecError("s.yaml", "fps", "expected a number > 0, got -3",
+    ...                 more=[SpecError("s.yaml", "name", "required field is missing")])
+    >>> print(err)
+    s.yaml: fps: expected a number > 0, got -3
+    s.yaml: name: required field is missing
     """
 
-    def __init__(self, file: str | None, field: str | None, message: str) -> None:
+    def __init__(
+        self,
+        file: str | None,
+        field: str | None,
+        message: str,
+        *,
+        more: list[SpecError] | tuple[SpecError, ...] = (),
+    ) -> None:
         self.file = file
         self.field = field
         self.message = message
-        super().__init__(self.line())
+        self.more = tuple(more)
+        super().__init__("\n".join(self.lines()))
 
     def line(self) -> str:
+        """The first error as one line: ``file: field: message``."""
         where = ": ".join(part for part in (self.file, self.field) if part)
         return f"{where}: {self.message}" if where else self.message
+
+    def lines(self) -> list[str]:
+        """Every error, one line each."""
+        return [self.line()] + [line for e in self.more for line in e.lines()]
 
 
 class ArgumentError(RtgenError):

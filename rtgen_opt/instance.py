@@ -67,7 +67,7 @@ import networkx as nx
 
 from rtgen_opt import grid
 from rtgen_opt.errors import SpecError
-from rtgen_opt.files import write_atomic
+from rtgen_opt.files import read_text, write_atomic
 
 MissMode = Literal["late", "drop"]
 MISS_MODES: tuple[MissMode, ...] = ("late", "drop")
@@ -623,7 +623,8 @@ class Instance:
             )
         except SpecError as exc:
             if exc.file is None:
-                raise SpecError(file, exc.field, exc.message) from None
+                more = [SpecError(file, e.field, e.message) for e in exc.more]
+                raise SpecError(file, exc.field, exc.message, more=more) from None
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(
@@ -638,10 +639,9 @@ class Instance:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Instance:
         path = Path(path)
+        text = read_text(path, "an instance JSON file")
         try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 str(path), None, f"invalid JSON at line {exc.lineno}: {exc.msg}"

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 
 _TAG = re.compile(r"\[([MEV])([^\]]*)\]")
 #: Per-layer and per-LLM fields whose numbers are counted (kind-keyed maps included).
@@ -91,10 +92,7 @@ def _comment(line: str) -> str:
 def profile_numbers(path: str | os.PathLike[str]) -> list[TaggedNumber]:
     """Every counted number of a profiles YAML file with its tag."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+    text = read_text(path, "a profiles YAML file")
     lines = text.splitlines()
     root = yaml.compose(text)
     if not isinstance(root, yaml.MappingNode):

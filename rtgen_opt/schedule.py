@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rtgen_opt.errors import SpecError
-from rtgen_opt.files import write_atomic
+from rtgen_opt.files import read_text, write_atomic
 
 SCHEDULE_FORMAT = "rtgen-opt-schedule"
 CSV_COLUMNS = ("record", "id", "processor", "start", "end")
@@ -179,10 +179,7 @@ class Schedule:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Schedule:
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+        text = read_text(path, "a schedule .json or .csv file")
         if path.suffix.lower() == ".csv":
             return cls.from_csv(text, file=str(path))
         try:

@@ -406,3 +406,39 @@ def test_load_refuses_unknown_streams_and_bad_factors():
     for bad in (0, -1, float("inf"), "2"):
         with pytest.raises(ArgumentError, match="expected a factor"):
             rtgen_opt.compile(path, load=bad)
+
+
+def test_task_cap_refuses_before_expanding_frames(tmp_path, monkeypatch):
+    """A horizon of 1e12 ms (written as YAML 1.2 float) is refused at once with the count it
+    would have made, instead of a MemoryError after a minute."""
+    data = {**SCENARIO, "horizon_ms": "HORIZON"}
+    scenario_path, _, _ = write_files(tmp_path, scenario=data)
+    scenario_path.write_text(scenario_path.read_text().replace("HORIZON", "1e12"))
+    with pytest.raises(SpecError) as err:
+        rtgen_opt.compile(scenario_path)
+    assert err.value.file == str(scenario_path) and err.value.field == "horizon_ms"
+    # 1e12 ms at 30 FPS: 30,000,000,000 frames of one task for each of the two periodic
+    # streams, and the request's 2 prefill and 3 decode tasks
+    assert "would make about 60,000,000,005 tasks" in err.value.message
+    assert "cap of 200,000" in err.value.message
+    # the cap is configurable: by argument and by environment
+    small = rtgen_opt.compile(write_files(tmp_path)[0])
+    n = len(small.tasks)
+    assert len(rtgen_opt.compile(write_files(tmp_path)[0], max_tasks=n).tasks) == n
+    with pytest.raises(SpecError, match=f"would make about {n} tasks"):
+        rtgen_opt.compile(write_files(tmp_path)[0], max_tasks=n - 1)
+    monkeypatch.setenv("RTGEN_OPT_MAX_TASKS", str(n - 1))
+    with pytest.raises(SpecError, match=f"more than the cap of {n - 1}"):
+        rtgen_opt.compile(write_files(tmp_path)[0])
+    monkeypatch.setenv("RTGEN_OPT_MAX_TASKS", "lots")
+    with pytest.raises(ArgumentError, match="RTGEN_OPT_MAX_TASKS"):
+        rtgen_opt.compile(write_files(tmp_path)[0])
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*_small*.yaml")), ids=lambda p: p.stem)
+def test_task_count_is_the_compiled_count_for_listed_streams(path):
+    from rtgen_opt.compile import task_count
+    from rtgen_opt.spec import load
+
+    spec = load(path)
+    assert sum(task_count(spec).values()) == len(rtgen_opt.compile(spec).tasks)

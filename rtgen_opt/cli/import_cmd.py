@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rtgen_opt.cli import main
+from rtgen_opt.cli.params import COUNT, NONNEGATIVE, OUT_FILE, POSITIVE
 from rtgen_opt.errors import SpecError
 
 
@@ -50,14 +51,14 @@ def scenario_options(f):
         help="Of the written scenario: model, groups:K or layer.",
     )(f)
     f = click.option(
-        "--horizon-ms", type=float, help="Of the written scenario (default 6 periods)."
+        "--horizon-ms", type=POSITIVE, help="Of the written scenario (default 6 periods)."
     )(f)
     f = click.option(
-        "--fps", type=float, default=30.0, show_default=True, help="Frame rate of the scenario."
+        "--fps", type=POSITIVE, default=30.0, show_default=True, help="Frame rate of the scenario."
     )(f)
     f = click.option(
         "--scenario",
-        type=click.Path(dir_okay=False),
+        type=OUT_FILE,
         help="Also write a scenario running the model periodically (deadline one period).",
     )(f)
     return f
@@ -94,8 +95,8 @@ def import_group() -> None:
 
 @import_group.command("onnx")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
-@click.option("--groups", type=click.IntRange(min=1), help="Merge the layers into K groups.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
+@click.option("--groups", type=COUNT, help="Merge the layers into K groups.")
 @click.option(
     "--platform",
     type=click.Path(dir_okay=False),
@@ -104,7 +105,7 @@ def import_group() -> None:
 @click.option("--name", help="Model name in the profiles (default: the file's stem).")
 @click.option(
     "--bytes-per-element",
-    type=float,
+    type=POSITIVE,
     help="Bytes per tensor element for every tensor (1 = INT8); default: each tensor's type.",
 )
 @click.option(
@@ -182,7 +183,7 @@ def import_onnx(
 
 @import_group.command("aihub")
 @click.argument("perf", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option("--device", required=True, help='AI Hub device name, e.g. "Snapdragon X Elite CRD".')
 @click.option(
     "--precision",
@@ -199,11 +200,13 @@ def import_onnx(
 @click.option("--name", help="Model name in the profiles (default: the perf.yaml's folder).")
 @click.option("--version", "source_version", help="Version of the file, cited in the comments.")
 @click.option(
-    "--kv-bytes-per-token", type=float, help="For an LLM: KV-cache bytes per token of context."
+    "--kv-bytes-per-token",
+    type=NONNEGATIVE,
+    help="For an LLM: KV-cache bytes per token of context.",
 )
 @click.option(
     "--prompt-chunk",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=128,
     show_default=True,
     help="For an LLM: tokens per prompt-processor chunk (AI Hub's info.yaml states it).",
@@ -240,7 +243,7 @@ def import_aihub(
 
 @import_group.command("csv")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option("--name", help="Name of the profiles (default: the file's stem).")
 def import_csv(file: str, out: str, name: str | None) -> None:
     """Profiles from your own measurements: a CSV with columns model, layer, kind, latency_ms

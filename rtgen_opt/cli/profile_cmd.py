@@ -9,6 +9,7 @@ import yaml
 
 from rtgen_opt.cli import main
 from rtgen_opt.cli.import_cmd import load_platform, parse_shapes, scenario_options, write_scenario
+from rtgen_opt.cli.params import COUNT, COUNT0, OUT_FILE
 from rtgen_opt.errors import ArgumentError, SpecError
 
 
@@ -24,7 +25,7 @@ def _provider_kinds(values: tuple[str, ...]) -> dict[str, str]:
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Profiles YAML.")
+@click.option("-o", "--out", required=True, type=OUT_FILE, help="Profiles YAML.")
 @click.option(
     "--provider",
     multiple=True,
@@ -37,17 +38,17 @@ def _provider_kinds(values: tuple[str, ...]) -> dict[str, str]:
     metavar="PROVIDER=KIND",
     help="The processor kind a provider runs on, for one rtgen-opt does not know.",
 )
-@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--warmup", type=COUNT0, default=5, show_default=True)
+@click.option("--repeat", type=COUNT, default=20, show_default=True)
 @click.option(
     "--node-repeat",
-    type=click.IntRange(min=0),
+    type=COUNT0,
     default=5,
     show_default=True,
     help="Profiled runs for the per-node times (0: whole model only).",
 )
-@click.option("--threads", type=click.IntRange(min=1), help="Intra-op threads (default: ORT's).")
-@click.option("--groups", type=click.IntRange(min=1), help="Merge the layers into K groups.")
+@click.option("--threads", type=COUNT, help="Intra-op threads (default: ORT's).")
+@click.option("--groups", type=COUNT, help="Merge the layers into K groups.")
 @click.option("--name", help="Model name in the profiles (default: the file's stem).")
 @click.option("--input-shape", multiple=True, metavar="NAME=D1xD2...")
 @click.option(
@@ -64,7 +65,7 @@ def _provider_kinds(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option(
     "--platform-out",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     help="With --calibrate: write the platform with the fitted efficiencies here.",
 )
 @scenario_options
@@ -240,7 +241,7 @@ def _this_machine(kinds: list[str]):
 def _write_calibrated(platform: str, out: str, cal, model: str) -> None:
     from rtgen_opt.files import write_atomic
     from rtgen_opt.importers.profiles_out import num
-    from rtgen_opt.spec import parse, read_yaml
+    from rtgen_opt.spec import parse, read_yaml, safe_load
 
     data = read_yaml(Path(platform))
     lines = [
@@ -260,5 +261,5 @@ def _write_calibrated(platform: str, out: str, cal, model: str) -> None:
         )
     data["name"] = f"{data.get('name', 'platform')}-calibrated"
     text = "\n".join(lines) + "\n" + yaml.safe_dump(data, sort_keys=False)
-    parse(yaml.safe_load(text), file=out)
+    parse(safe_load(text), file=out)
     write_atomic(out, text)

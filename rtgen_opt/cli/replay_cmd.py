@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import click
 import pandas as pd
 
-from rtgen_opt.cli import load_kwargs, load_option, main
-from rtgen_opt.errors import ArgumentError
+from rtgen_opt.cli import load_kwargs, load_option, main, save_schedule
+from rtgen_opt.cli.params import COUNT, OUT_FILE, SEED, SIGMA
 from rtgen_opt.online.registry import builtin_policies
 
 #: Summary metrics shown when several policies are compared (``--policy all``).
@@ -31,26 +32,28 @@ COMPARE_COLUMNS = (
     default="edf-eft",
     show_default=True,
     help=f"A registered policy ({', '.join(builtin_policies())}), 'all' to compare them, or "
-    "module:Class for your own.",
+    "path/to/file.py:Class or module:Class for your own.",
 )
 @click.option(
     "--noise",
-    type=float,
+    type=SIGMA,
     default=0.0,
     show_default=True,
     help="Sigma of the mean-one lognormal noise on durations (0: nominal durations).",
 )
 @click.option(
     "--seeds",
-    type=int,
+    type=COUNT,
     default=None,
     help="Noise seeds to run (default 1; 5 when --noise > 0).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="First noise seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="First noise seed.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False),
-    help="Write the (first seed's) schedule here, .json or .csv.",
+    "-o",
+    type=OUT_FILE,
+    help="Write the (first seed's) schedule here, .json or .csv; with --policy all, one file "
+    "per policy: OUT's name with the policy before the suffix (s.json -> s.edf-eft.json).",
 )
 @load_option
 def replay(
@@ -71,8 +74,6 @@ def replay(
 
     if seeds is None:
         seeds = 5 if noise > 0 else 1
-    if seeds < 1:
-        raise ArgumentError("--seeds", f"expected at least 1, got {seeds}")
     instance = load_instance(file, **load_kwargs(load))
     names = policy_names() if policy == "all" else [policy]
     summaries: dict[str, pd.DataFrame] = {}
@@ -83,8 +84,8 @@ def replay(
             metrics = evaluate(run.instance, run.schedule)
             rows[s] = dict(metrics.summary)
             if s == seed:
-                if out is not None and len(names) == 1:
-                    run.schedule.save(out)
+                if out is not None:
+                    save_schedule(run.schedule, out if len(names) == 1 else policy_out(out, name))
                 if len(names) == 1 and seeds == 1:
                     click.echo(_header(instance, run.policy, noise, [s]))
                     click.echo(metrics.table())
@@ -96,11 +97,24 @@ def replay(
         click.echo(_header(instance, pol, noise, seed_list))
         click.echo(_spread(df).to_string(float_format="{:.4g}".format))
         return
+    if out is not None:
+        click.echo(f"wrote {len(names)} schedules: {policy_out(out, '<policy>')}", err=True)
     click.echo(_header(instance, "all", noise, seed_list))
     table = pd.DataFrame({pol: df[list(COMPARE_COLUMNS)].mean() for pol, df in summaries.items()}).T
     table.index.name = "policy" if seeds == 1 else "policy (mean over seeds)"
     table = table.dropna(axis=1, how="all")
     click.echo(table.to_string(float_format="{:.4g}".format))
+
+
+def policy_out(out: str, policy: str) -> str:
+    """The file of one policy's schedule when several are replayed: ``s.json`` ->
+    ``s.edf-eft.json``.
+
+    >>> policy_out("out/s.json", "edf-eft")
+    'out/s.edf-eft.json'
+    """
+    path = Path(out)
+    return str(path.with_name(f"{path.stem}.{policy}{path.suffix}"))
 
 
 def _header(instance, policy: str, noise: float, seeds: list[int]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from rtgen_opt.cli import load_option, main
+from rtgen_opt.cli.params import COUNT, OUT_FILE, OUT_FOLDER, POSITIVE, SECONDS, SEED
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact import solver_names
 from rtgen_opt.objectives import OBJECTIVES
@@ -29,7 +30,7 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False),
+    type=OUT_FOLDER,
     help="Output folder: results.csv, report.md, report.html, schedules/, figures/, traces/, "
     "cache/ (a rerun resumes from the cache).",
 )
@@ -42,7 +43,8 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
 @click.option(
     "--policies",
     default=None,
-    help="Comma-separated online policies (default: the eight built-in ones); 'none' for none.",
+    help="Comma-separated online policies (default: the eight built-in ones; your own as "
+    "path/to/file.py:Class or module:Class); 'none' for none.",
 )
 @click.option(
     "--solvers",
@@ -53,26 +55,27 @@ def _names(value: str | None, what: str) -> tuple[str, ...] | None:
 )
 @click.option(
     "--time-limit",
-    type=float,
+    "-t",
+    type=SECONDS,
     default=None,
     help="Seconds per exact solve.  [default: 10]",
 )
 @click.option(
     "--workers",
     "-j",
-    type=int,
+    type=COUNT,
     default=None,
     help="Units run at once in local processes (default: cores // solver threads; 1 = in this "
     "process). Ignored with --scheduler.",
 )
 @click.option(
     "--solver-threads",
-    type=int,
+    type=COUNT,
     default=1,
     show_default=True,
     help="Threads per exact solve. 1 keeps CP-SAT deterministic; processes x threads <= cores.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver and policy seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Solver and policy seed.")
 @click.option(
     "--scheduler",
     default=None,
@@ -164,14 +167,16 @@ def _schedule_and_instance(command):
 @main.command()
 @_schedule_and_instance
 @click.option(
-    "--output",
+    "--out",
     "-o",
+    "--output",
+    "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     help="Picture to write: .png, .svg or .pdf.",
 )
 @click.option("--title", default=None, help="Chart title (default: the schedule's method).")
-@click.option("--width", type=float, default=10.0, show_default=True, help="Width in inches.")
+@click.option("--width", type=POSITIVE, default=10.0, show_default=True, help="Width in inches.")
 def gantt(schedule: str, instance_file: str, output: str, title: str | None, width: float) -> None:
     """Draw SCHEDULE (.json or .csv) as a Gantt chart: one lane per processor, tasks coloured by
     stream, late jobs outlined in red with their deadline marked. The schedule is validated
@@ -187,10 +192,12 @@ def gantt(schedule: str, instance_file: str, output: str, title: str | None, wid
 @main.command()
 @_schedule_and_instance
 @click.option(
-    "--output",
+    "--out",
     "-o",
+    "--output",
+    "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     help="Chrome trace JSON to write.",
 )
 def trace(schedule: str, instance_file: str, output: str) -> None:

@@ -7,10 +7,11 @@ import time
 
 import click
 
-from rtgen_opt.cli import load_kwargs, load_option, main
-from rtgen_opt.exact import solver_names
+from rtgen_opt.cli import load_kwargs, load_option, main, save_schedule
+from rtgen_opt.cli.params import COUNT, OUT_FILE, SECONDS, SEED
+from rtgen_opt.exact import check_solver, solver_names
 from rtgen_opt.grid import relative_gap
-from rtgen_opt.objectives import OBJECTIVES
+from rtgen_opt.objectives import OBJECTIVES, Objective
 
 #: Progress lines start after this many seconds, at most one per PROGRESS_EVERY_S.
 PROGRESS_AFTER_S = 2.0
@@ -75,7 +76,6 @@ def _fmt(values) -> str:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "--objective",
-    "-o",
     default="misses",
     show_default=True,
     help=f"{', '.join(OBJECTIVES)}, or a lexicographic list 'misses,tardiness'.",
@@ -89,9 +89,9 @@ def _fmt(values) -> str:
 @click.option(
     "--solver", default=None, help=f"One of {', '.join(solver_names())} [settings: cpsat]."
 )
-@click.option("--time-limit", "-t", type=float, default=None, help="Seconds [settings: 10].")
-@click.option("--workers", "-w", type=int, default=None, help="Solver threads [settings: 2].")
-@click.option("--seed", type=int, default=None, help="Solver random seed [settings: 0].")
+@click.option("--time-limit", "-t", type=SECONDS, default=None, help="Seconds [settings: 10].")
+@click.option("--workers", "-w", type=COUNT, default=None, help="Solver threads [settings: 2].")
+@click.option("--seed", type=SEED, default=None, help="Solver random seed [settings: 0].")
 @click.option(
     "--method",
     type=click.Choice(["auto", "monolithic", "decompose"]),
@@ -108,7 +108,8 @@ def _fmt(values) -> str:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False),
+    "-o",
+    type=OUT_FILE,
     default=None,
     help="Write the schedule (.json or .csv).",
 )
@@ -116,13 +117,13 @@ def _fmt(values) -> str:
 @load_option
 @click.option(
     "--write-lp",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     default=None,
     help="Also write the MILP model (first objective component) as an LP file.",
 )
 @click.option(
     "--write-mps",
-    type=click.Path(dir_okay=False),
+    type=OUT_FILE,
     default=None,
     help="Also write the MILP model (first objective component) as an MPS file.",
 )
@@ -160,15 +161,15 @@ def solve(
     ):
         if value is not None:
             opts[key] = value
+    solver_name = check_solver(opts.pop("solver", "cpsat"))
+    parsed = Objective.parse(objective)  # names checked before the instance is read
     instance = load_instance(file, **load_kwargs(load))
     if write_lp or write_mps:
         _write_milp(instance, objective, write_lp, write_mps)
-    solver_name = opts.pop("solver", "cpsat")
     if not quiet:
-        from rtgen_opt.objectives import Objective
         from rtgen_opt.optimise import choose_method
 
-        chosen = choose_method(instance, Objective.parse(objective), solver_name, method)
+        chosen = choose_method(instance, parsed, solver_name, method)
         click.echo(
             f"solving {instance.name} ({len(instance.tasks)} tasks) with {solver_name}, {chosen},"
             f" at most {opts.get('time_limit', 10)} s; Ctrl-C stops and keeps the best so far",
@@ -212,5 +213,5 @@ def solve(
         click.echo("")
         click.echo(evaluate(instance, result.schedule).table())
         if out:
-            result.schedule.save(out)
+            save_schedule(result.schedule, out)
             click.echo(f"\nwrote {out}")

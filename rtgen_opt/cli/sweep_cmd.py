@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rtgen_opt.cli import main
+from rtgen_opt.cli.params import COUNT, OUT_FOLDER, RATE, SECONDS, SEED, SIGMA
 from rtgen_opt.cli.report_cmd import _names
 from rtgen_opt.exact import solver_names
 from rtgen_opt.objectives import OBJECTIVES
@@ -19,7 +20,7 @@ from rtgen_opt.objectives import OBJECTIVES
     help="Load points: START:STOP:STEP (0.25:3:0.25, stop included) or a list (0.5,1,2); a "
     "load multiplies every stream's rate.",
 )
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", "-o", required=True, type=OUT_FOLDER, help="Output folder.")
 @click.option("--objective", default="misses", show_default=True, help=", ".join(OBJECTIVES))
 @click.option("--policies", default=None, help="Comma-separated policies (default: all built-in).")
 @click.option(
@@ -29,7 +30,7 @@ from rtgen_opt.objectives import OBJECTIVES
     help=f"Comma-separated exact solvers ({', '.join(solver_names())}) or 'none'.",
 )
 @click.option(
-    "--time-limit", type=float, default=10.0, show_default=True, help="Seconds per solve."
+    "--time-limit", "-t", type=SECONDS, default=10.0, show_default=True, help="Seconds per solve."
 )
 @click.option(
     "--streams",
@@ -39,7 +40,7 @@ from rtgen_opt.objectives import OBJECTIVES
 )
 @click.option(
     "--threshold",
-    type=float,
+    type=RATE,
     default=0.01,
     show_default=True,
     help=(
@@ -47,11 +48,15 @@ from rtgen_opt.objectives import OBJECTIVES
         "saves) is at most this."
     ),
 )
-@click.option("--noise", type=float, default=0.0, show_default=True, help="Duration noise sigma.")
-@click.option("--seeds", type=int, default=5, show_default=True, help="Noise seeds (with --noise).")
-@click.option("--workers", "-j", type=int, default=None, help="Local processes (default: cores).")
-@click.option("--solver-threads", type=int, default=1, show_default=True, help="Threads per solve.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver and policy seed.")
+@click.option("--noise", type=SIGMA, default=0.0, show_default=True, help="Duration noise sigma.")
+@click.option(
+    "--seeds", type=COUNT, default=5, show_default=True, help="Noise seeds (with --noise)."
+)
+@click.option("--workers", "-j", type=COUNT, default=None, help="Local processes (default: cores).")
+@click.option(
+    "--solver-threads", type=COUNT, default=1, show_default=True, help="Threads per solve."
+)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Solver and policy seed.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT", help="A Dask cluster.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option(

@@ -19,9 +19,9 @@ def tags(files: tuple[str, ...], untagged: bool) -> None:
 
     total: Counter = Counter()
     missing = []
+    per_file = [(f, profile_numbers(f)) for f in files]  # every file read before a line is out
     click.echo(f"{'file':<48} {'M':>5} {'V':>5} {'E':>5} {'none':>5}  E share")
-    for f in files:
-        numbers = profile_numbers(f)
+    for f, numbers in per_file:
         c = Counter(n.tag for n in numbers)
         total += c
         missing += [n for n in numbers if n.tag is None]

@@ -26,7 +26,6 @@ import math
 import time
 from dataclasses import replace
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from rtgen_opt.errors import ArgumentError, InternalError, InvalidScheduleError, SpecError
@@ -35,6 +34,7 @@ from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.lexicographic import Progress
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.result import Result, SolveStatus
+from rtgen_opt.files import read_text
 from rtgen_opt.grid import close, leq
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import DEFAULT_OBJECTIVE, Objective, ObjectiveLike
@@ -342,10 +342,7 @@ def load_settings(name: str) -> dict[str, Any]:
 
     if name.endswith(".toml"):
         where = name
-        try:
-            text = Path(name).read_text()
-        except OSError as exc:
-            raise SpecError(name, None, f"cannot read: {exc.strerror}") from None
+        text = read_text(name, "a solver settings TOML file")
     else:
         where = f"solvers/{name}.toml"
         res = resources.files("rtgen_opt").joinpath("data", "solvers", f"{name}.toml")

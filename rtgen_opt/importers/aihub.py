@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 from rtgen_opt.importers.profiles_out import (
     DecodeOut,
     LayerOut,
@@ -50,6 +51,7 @@ from rtgen_opt.importers.profiles_out import (
     num,
     write_profiles,
 )
+from rtgen_opt.spec import safe_load
 
 UNIT_KINDS = {"NPU": "npu", "GPU": "gpu", "CPU": "cpu"}
 RUNTIME_PREFERENCE = (
@@ -80,10 +82,9 @@ class AihubImport:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    text = read_text(path, "an AI Hub perf.yaml file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+        data = safe_load(text)
     except yaml.YAMLError:
         raise SpecError(str(path), None, "not a YAML file") from None
     if not isinstance(data, dict) or not isinstance(data.get("precisions"), dict):

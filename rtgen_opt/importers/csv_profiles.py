@@ -23,6 +23,7 @@ import statistics
 from pathlib import Path
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 from rtgen_opt.importers.profiles_out import LayerOut, ModelOut, num, write_profiles
 from rtgen_opt.spec import ProfilesSpec
 
@@ -51,12 +52,7 @@ def read_csv(path: str | os.PathLike[str]) -> list[ModelOut]:
     """The models in a measurements CSV (see the module docstring)."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(file, None, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SpecError(file, None, "not a text CSV file") from None
+    text = read_text(path, "a measurements CSV file")
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header

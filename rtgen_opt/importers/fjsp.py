@@ -23,6 +23,7 @@ from pathlib import Path
 import networkx as nx
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 from rtgen_opt.instance import Instance, Platform
 
 
@@ -136,10 +137,7 @@ def read_fjsp(path: str | os.PathLike[str]) -> Instance:
     (('j0.0', 'j0.1'), {'m0': 2.0, 'm1': 4.0})
     """
     path = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise SpecError(path, None, f"cannot read: {exc.strerror}") from None
+    text = read_text(path, "a flexible job shop text file")
     lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise SpecError(path, None, "empty file")

@@ -19,7 +19,7 @@ import yaml
 
 from rtgen_opt.errors import SpecError
 from rtgen_opt.files import write_atomic
-from rtgen_opt.spec import ProfilesSpec, parse
+from rtgen_opt.spec import ProfilesSpec, parse, safe_load
 
 
 def num(x: float, digits: int = 6) -> str:
@@ -150,7 +150,7 @@ def render_profiles(
 
 def check_text(text: str, file: str | None) -> Any:
     """Parse ``text`` as rtgen_opt would load it (the importer's own bug if this fails)."""
-    return parse(yaml.safe_load(text), file=file)
+    return parse(safe_load(text), file=file)
 
 
 def write_profiles(
@@ -212,6 +212,6 @@ def write_stub_scenario(
     )
     from rtgen_opt.compile import compile
 
-    spec = parse(yaml.safe_load(text), file=str(path), base_dir=path.parent)
+    spec = parse(safe_load(text), file=str(path), base_dir=path.parent)
     compile(spec)  # fails here, not later, if the model cannot run on the platform
     write_atomic(path, text)

@@ -41,6 +41,7 @@ from typing import Any
 
 from rtgen_opt.costs import DEFAULT_BYTES_PER_ELEMENT, ConvLayer, kind_rooflines, layer_latencies
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 from rtgen_opt.metrics import FrameRecord
 from rtgen_opt.spec import PlatformSpec, ScenarioSpec, load, parse
 
@@ -264,10 +265,7 @@ def _parse_layer(tokens: _Tokens, where: str) -> ConvLayer:
 def read_networks(path: str | os.PathLike[str]) -> list[Network]:
     """The networks of a MAESTRO ``.m`` scenario file (see :func:`parse_networks`)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+    text = read_text(path, "an XRBench MAESTRO .m scenario")
     return parse_networks(text, file=str(path))
 
 
@@ -452,10 +450,7 @@ def read_schedule_csv(
         For a missing column or a malformed number.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
+    text = read_text(path, "an XRBench schedule CSV file")
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in SCHEDULE_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:

@@ -2,13 +2,20 @@
 
 The built-in policies of DESIGN section 4 are registered here, in :data:`BUILTIN` order, which is
 the order every report lists them in. A user's policy runs by ``"module:Class"`` (the module must
-be importable, e.g. on ``PYTHONPATH``), on the command line as ``--policy mypkg.module:MyPolicy``,
-or is registered with :func:`register`.
+be importable, e.g. on ``PYTHONPATH``) or by ``"path/to/file.py:Class"`` (a Python file, read
+from that path), on the command line as ``--policy mypkg.module:MyPolicy`` or
+``--policy ./mypolicies.py:MyPolicy``, or is registered with :func:`register`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 
 from rtgen_opt.errors import ArgumentError
@@ -92,16 +99,15 @@ def make_policy(spec: str | Policy | type[Policy]) -> Policy:
             return POLICIES[spec]()
         if ":" not in spec:
             raise ArgumentError(
-                "policy", f"unknown policy {spec!r}; known: {', '.join(sorted(POLICIES))}"
+                "policy",
+                f"unknown policy {spec!r}; known: {', '.join(sorted(POLICIES))}; or your own "
+                f"class as module:Class or path/to/file.py:Class",
             )
-        module_name, _, attr = spec.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ArgumentError("policy", f"cannot import {module_name!r}: {exc}") from None
+        module_name, _, attr = spec.rpartition(":")  # the last colon: C:\x.py:Cls on Windows
+        module = _plugin_module(module_name)
         cls = getattr(module, attr, None)
         if cls is None:
-            raise ArgumentError("policy", f"module {module_name!r} has no {attr!r}")
+            raise ArgumentError("policy", f"{module_name} has no {attr!r}")
     else:
         raise ArgumentError("policy", f"expected a policy name or class, got {spec!r}")
     if not (isinstance(cls, type) and issubclass(cls, Policy)):
@@ -110,3 +116,40 @@ def make_policy(spec: str | Policy | type[Policy]) -> Policy:
     if not pol.name:
         pol.name = spec if isinstance(spec, str) else f"{cls.__module__}:{cls.__qualname__}"
     return pol
+
+
+def _is_path(name: str) -> bool:
+    return name.endswith(".py") or "/" in name or os.sep in name
+
+
+def _plugin_module(name: str) -> ModuleType:
+    """The module of a plug-in: imported by name, or executed from a ``.py`` file (once per
+    process and file, under a name derived from its absolute path)."""
+    if not _is_path(name):
+        try:
+            return importlib.import_module(name)
+        except ImportError as exc:
+            raise ArgumentError(
+                "policy",
+                f"cannot import {name!r}: {exc} (a module must be on PYTHONPATH; or give its "
+                f"file, e.g. ./{name.replace('.', '/')}.py:Class)",
+            ) from None
+        except Exception as exc:  # the plug-in's own error, when it is imported
+            raise ArgumentError("policy", f"{name}: {type(exc).__name__}: {exc}") from None
+    path = Path(name).resolve()
+    if not path.is_file():
+        raise ArgumentError("policy", f"no such file: {name}")
+    key = "rtgen_opt_plugin_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, path)
+    if spec is None or spec.loader is None:
+        raise ArgumentError("policy", f"{name}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module  # before running it, as import does (dataclasses need it)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the plug-in's own error, when it is run
+        del sys.modules[key]
+        raise ArgumentError("policy", f"{name}: {type(exc).__name__}: {exc}") from None
+    return module

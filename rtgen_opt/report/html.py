@@ -38,7 +38,7 @@ from rtgen_opt.report import tables
 from rtgen_opt.report.executor import progress_bar
 from rtgen_opt.report.gantt import draw_gantt, save_figure
 from rtgen_opt.report.records import Outcome, Sweep, lex_key
-from rtgen_opt.report.suite import SuiteEntry
+from rtgen_opt.report.suite import SuiteEntry, method_file
 from rtgen_opt.report.tables import RUN_COLUMNS
 from rtgen_opt.report.trace import save_trace
 from rtgen_opt.schedule import Schedule
@@ -88,7 +88,14 @@ def gap_figure(sweep: Sweep, instance: str) -> Figure:
     objective = sweep.settings.objective
     count = objective.first.counts_jobs
     methods = list(t["method"])
-    gaps = [0.0 if math.isnan(g) else (g if count else 100 * g) for g in t["gap"]]
+    # the bars are of the first component (the axis says which); a lexicographic gap on a later
+    # component is written beside its bar with that component's name
+    first = t["first_gap"] if "first_gap" in t.columns else t["gap"]
+    gaps = [0.0 if math.isnan(g) else (g if count else 100 * g) for g in first]
+    later = [
+        f"{of} +{tables.fmt_gap(g, objective, of)}" if of and of != objective.first.name else ""
+        for of, g in zip(t.get("gap_of", [""] * len(t)), t["gap"], strict=True)
+    ]
     colours = [
         OPTIMAL_COLOUR if opt else (EXACT_COLOUR if kind == "exact" else GAP_COLOUR)
         for opt, kind in zip(t["optimal"], t["kind"], strict=True)
@@ -101,17 +108,24 @@ def gap_figure(sweep: Sweep, instance: str) -> Figure:
     rows = range(len(methods))
     optimal = [i for i, opt in zip(rows, t["optimal"], strict=True) if opt]
     ax.scatter([0.0] * len(optimal), optimal, marker="D", s=30, color=OPTIMAL_COLOUR, zorder=3)
-    for i, (g, opt) in enumerate(zip(gaps, t["optimal"], strict=True)):
-        label = "optimal" if opt else (f"{g:g}" if count else f"{g:.1f}%")
+    for i, (g, opt, note) in enumerate(zip(gaps, t["optimal"], later, strict=True)):
+        label = "optimal" if opt else note or (f"{g:g}" if count else f"{g:.1f}%")
         ax.text(g + 0.015 * right, i, label, va="center", fontsize=7)
     ax.set_yticks(range(len(methods)), methods)
     ax.invert_yaxis()
-    ax.set_xlabel("gap (missed jobs above the best bound)" if count else "gap to the bound (%)")
+    ax.set_xlabel(_gap_axis(objective))
     ax.set_title(f"{instance}: gap per method (green = optimal)", fontsize=10, loc="left")
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     ax.set_xlim(0, right * 1.15)
     return fig
+
+
+def _gap_axis(objective) -> str:
+    """The gap axis label, naming the component for a lexicographic objective."""
+    count = objective.first.counts_jobs
+    text = "gap (missed jobs above the best bound)" if count else "gap to the bound (%)"
+    return text if len(objective) == 1 else f"{text}, on {objective.first.name}"
 
 
 def aggregate_gap_figure(sweep: Sweep) -> Figure:
@@ -129,7 +143,7 @@ def aggregate_gap_figure(sweep: Sweep) -> Figure:
     ax.scatter(worst, range(len(names)), marker="|", s=200, color="black", label="max")
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
-    ax.set_xlabel("gap (missed jobs above the best bound)" if count else "gap to the bound (%)")
+    ax.set_xlabel(_gap_axis(objective))
     ax.set_title(f"Gap per policy over {len(sweep.entries)} instance(s)", fontsize=10, loc="left")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
@@ -156,7 +170,7 @@ def write_figures(
         for (role, method), schedule in zip(roles, schedules, strict=True):
             if schedule is None:
                 raise InternalError(f"{e.name}: featured {method} has no schedule")
-            rel = f"figures/{e.name}/gantt-{method}.png"
+            rel = f"figures/{e.name}/gantt-{method_file(method)}.png"
             fig = draw_gantt(
                 by_name[e.name].instance,
                 schedule,
@@ -164,7 +178,9 @@ def write_figures(
                 xlim=(0.0, (right or 1.0) * 1.01),
             )
             save_figure(fig, out / rel)
-            save_trace(e.instance, schedule, out / "traces" / e.name / f"{method}.json")
+            save_trace(
+                e.instance, schedule, out / "traces" / e.name / f"{method_file(method)}.json"
+            )
             pictures[e.name].append((role, method, rel))
         pictures[e.name] += _stretch_figures(e, roles, schedules, out)
         if progress is not None:
@@ -196,7 +212,7 @@ def _stretch_figures(
         shown.append((f"{exact[0][0]}, same stretch", exact[0][1], exact[1]))
     pictures = []
     for role, method, schedule in shown:
-        rel = f"figures/{entry.name}/stretch-{method}.png"
+        rel = f"figures/{entry.name}/stretch-{method_file(method)}.png"
         title = f"{entry.name}: {method}, {xlim[0]:.0f}-{xlim[1]:.0f} ms ({role})"
         save_figure(draw_gantt(entry.instance, schedule, title=title, xlim=xlim), out / rel)
         pictures.append((role, method, rel))
@@ -206,7 +222,7 @@ def _stretch_figures(
 def write_schedules(sweep: Sweep, out: Path) -> None:
     for (instance, method), o in sorted(sweep.outcomes.items()):
         if o.schedule is not None:
-            o.schedule.save(out / "schedules" / instance / f"{method}.json")
+            o.schedule.save(out / "schedules" / instance / f"{method_file(method)}.json")
 
 
 # --------------------------------------------------------------------------- documents
@@ -385,7 +401,7 @@ def html_report(sweep: Sweep, pictures: dict[str, list[tuple[str, str, str]]]) -
             '<div class="gantts">',
         ]
         for role, method, rel in pictures[e.name]:
-            trace = f"traces/{e.name}/{method}.json"
+            trace = f"traces/{e.name}/{method_file(method)}.json"
             parts.append(
                 f"<figure>{_img(rel, f'{e.name}: {method} ({role})')}"
                 f"<figcaption>{html.escape(role)}: <b>{html.escape(method)}</b> — "

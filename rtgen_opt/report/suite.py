@@ -136,6 +136,19 @@ def resolve_suite(
     return entries
 
 
+def method_file(method: str) -> str:
+    """The part of a file name that stands for a method: the method itself (``edf-eft``,
+    ``mypkg.mod:Mine``), except that a plug-in named by its path (``./mine.py:Mine``) loses
+    its path separators and leading dots (``_mine.py:Mine``), so no file lands outside its
+    folder.
+
+    >>> method_file("edf-eft"), method_file("../x/mine.py:Mine")
+    ('edf-eft', '_x_mine.py:Mine')
+    """
+    out = "".join(c if c.isalnum() or c in "-_.:" else "_" for c in method).lstrip(".")
+    return out or "method"
+
+
 def _safe_name(name: str) -> str:
     """A name usable as a file name: anything but letters, digits, ``-_.`` becomes ``_``."""
     out = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")

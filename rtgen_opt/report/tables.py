@@ -17,8 +17,11 @@ For a method's schedule with objective value ``v`` on an instance whose best pro
 
 For a lexicographic objective (e.g. ``misses,tardiness``) the gap is taken on the first component
 where ``v`` and ``b`` differ (earlier components are closed), as in
-:attr:`rtgen_opt.exact.result.Result.gap`; ``value`` and ``bound`` show the first component and
-the ``values``/``bounds`` columns all of them.
+:attr:`rtgen_opt.exact.result.Result.gap`, in that component's unit; the ``gap_of`` column names
+the component (empty when the schedule is optimal). ``value`` and ``bound`` show the first
+component and the ``values``/``bounds`` columns all of them; ``first_gap`` is the gap of the
+first component alone, which the aggregate over the suite averages (a mean of gaps of different
+components, in different units, would mean nothing).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from rtgen_opt.instance import Instance
 from rtgen_opt.metrics import Metrics, placement
 from rtgen_opt.objectives import Objective
 from rtgen_opt.report.records import Outcome
-from rtgen_opt.report.suite import SuiteEntry
+from rtgen_opt.report.suite import SuiteEntry, method_file
 
 #: Columns of the results table that change from run to run on the same inputs: they are kept
 #: out of results.csv (and every committed file) and written to timings.csv instead.
@@ -84,11 +87,24 @@ def gap(
     >>> gap((2.0,), (2.0,), Objective.parse("misses"))
     (0.0, 0.0)
     """
-    for criterion, v, b in zip(objective, values, bound, strict=True):
+    k = open_component(values, bound)
+    if k is None:
+        return 0.0, 0.0
+    v, b = values[k], bound[k]
+    return (v - b if objective[k].counts_jobs else relative_gap(v, b)), v - b
+
+
+def open_component(values: Sequence[float], bound: Sequence[float]) -> int | None:
+    """The index of the first component where ``values`` is above ``bound`` (the one a
+    lexicographic gap is of), or None when every component equals its bound.
+
+    >>> open_component((1.0, 10.0), (1.0, 5.0)), open_component((2.0,), (2.0,))
+    (1, None)
+    """
+    for k, (v, b) in enumerate(zip(values, bound, strict=True)):
         if not leq(v, b):
-            diff = v - b
-            return (diff if criterion.counts_jobs else relative_gap(v, b)), diff
-    return 0.0, 0.0
+            return k
+    return None
 
 
 def missed_streams(metrics: Metrics | None) -> str:
@@ -140,7 +156,9 @@ def results_table(
                 "missed_streams": missed_streams(o.metrics),
                 "solver_bound": o.solver_bound[0] if o.solver_bound else math.nan,
                 "wall_s": o.wall_s,
-                "schedule": f"schedules/{e.name}/{method}.json" if o.schedule is not None else "",
+                "schedule": f"schedules/{e.name}/{method_file(method)}.json"
+                if o.schedule is not None
+                else "",
                 "error": o.error or "",
             }
             if o.values is not None:
@@ -149,14 +167,27 @@ def results_table(
             if lexicographic:
                 row["values"] = ";".join(f"{v:.10g}" for v in o.values) if o.values else ""
                 row["bounds"] = ";".join(f"{b:.10g}" for b in bound)
+                k = open_component(o.values, bound) if o.values is not None else None
+                row["gap_of"] = objective[k].name if k is not None else ""
+                row["first_gap"] = (
+                    gap(o.values[:1], bound[:1], Objective.parse(objective.first.name))[0]
+                    if o.values is not None
+                    else math.nan
+                )
             rows.append(row)
-    columns = list(COLUMNS) + (["values", "bounds"] if lexicographic else [])
+    columns = list(COLUMNS) + (LEX_COLUMNS if lexicographic else [])
     df = pd.DataFrame(rows, columns=columns)
     return df.astype({"optimal": bool})
 
 
+#: The extra columns of a lexicographic objective's table (see the module docstring).
+LEX_COLUMNS = ["values", "bounds", "gap_of", "first_gap"]
+
+
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
-    """Per policy (in table order): instances, mean and max gap, times optimal, mean DVR."""
+    """Per policy (in table order): instances, mean and max gap (of the first component, for a
+    lexicographic objective), times optimal, mean DVR."""
+    gaps = "first_gap" if "first_gap" in table.columns else "gap"
     policies = table[table["kind"] == "policy"]
     order = list(dict.fromkeys(policies["method"]))
     rows = []
@@ -167,8 +198,8 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
             {
                 "policy": method,
                 "instances": len(t),
-                "mean_gap": ran["gap"].mean() if len(ran) else math.nan,
-                "max_gap": ran["gap"].max() if len(ran) else math.nan,
+                "mean_gap": ran[gaps].mean() if len(ran) else math.nan,
+                "max_gap": ran[gaps].max() if len(ran) else math.nan,
                 "optimal": int(ran["optimal"].sum()),
                 "mean_dvr": ran["dvr"].mean() if len(ran) else math.nan,
                 "errors": len(t) - len(ran),
@@ -204,32 +235,40 @@ def fmt_pct(x: Any) -> str:
     return f"{100 * float(x):.1f}%"
 
 
-def fmt_gap(x: Any, objective: Objective) -> str:
-    """A gap in its unit: a count for a criterion that counts jobs, a percentage otherwise."""
-    if objective.first.counts_jobs:
+def fmt_gap(x: Any, objective: Objective, of: str | None = None) -> str:
+    """A gap in its unit: a count for a criterion that counts jobs, a percentage otherwise; of
+    the first component, or of the component named ``of``."""
+    criterion = next((c for c in objective if c.name == of), objective.first)
+    if criterion.counts_jobs:
         return fmt_num(x)
     return fmt_pct(x)
+
+
+def _unit(criterion) -> str:
+    if criterion.counts_jobs:
+        return (
+            "the absolute gap: (weighted) missed jobs above the best proven lower bound "
+            "(the optimum when a solver proved it)"
+        )
+    return (
+        "the relative gap (objective - best proven lower bound) / objective (0% = provably optimal)"
+    )
 
 
 def gap_definition(objective: Objective) -> str:
     """One sentence defining the gap for this objective (printed in every report)."""
     name = str(objective)
-    if objective.first.counts_jobs:
-        unit = (
-            "the absolute gap: (weighted) missed jobs above the best proven lower bound "
-            "(the optimum when a solver proved it)"
+    if len(objective) == 1:
+        return (
+            f"Objective `{name}`. Gap = {_unit(objective.first)}. *optimal* = equal to the bound."
         )
-    else:
-        unit = (
-            "the relative gap (objective - best proven lower bound) / objective "
-            "(0% = provably optimal)"
-        )
-    lex = (
-        " For this lexicographic objective it is taken on the first component not yet closed."
-        if len(objective) > 1
-        else ""
+    parts = "; ".join(f"on {c.name}, {_unit(c)}" for c in objective)
+    return (
+        f"Objective `{name}` (lexicographic). A schedule's gap is taken on the first component "
+        f"where it is above the best proven bound, and each gap cell names that component: "
+        f"{parts}. The mean and max gap over the suite are of the first component, "
+        f"{objective.first.name}. *optimal* = equal to the bound on every component."
     )
-    return f"Objective `{name}`. Gap = {unit}.{lex} *optimal* = equal to the bound."
 
 
 INSTANCE_COLUMNS = (
@@ -250,12 +289,22 @@ INSTANCE_COLUMNS = (
 def instance_rows(table: pd.DataFrame, instance: str, objective: Objective) -> list[list[str]]:
     """Formatted cells of an instance's table (header first)."""
     t = table[table["instance"] == instance]
-    out = [[label for _, label in INSTANCE_COLUMNS]]
+    lexicographic = len(objective) > 1
+    labels = {
+        "value": f"objective ({'; '.join(objective.names)})",
+        "gap": "gap (of the component)",
+    }
+    out = [[labels.get(col, label) if lexicographic else label for col, label in INSTANCE_COLUMNS]]
     for _, r in t.iterrows():
         cells = []
         for col, _ in INSTANCE_COLUMNS:
             v = r[col]
-            if col == "gap":
+            if col == "value" and lexicographic:
+                values = [float(x) for x in str(r["values"]).split(";") if x and x != "nan"]
+                cells.append("; ".join(fmt_num(x) for x in values) or "–")
+            elif col == "gap" and lexicographic and r["gap_of"]:
+                cells.append(f"{fmt_gap(v, objective, r['gap_of'])} ({r['gap_of']})")
+            elif col == "gap":
                 cells.append(fmt_gap(v, objective))
             elif col == "dvr":
                 cells.append(fmt_pct(v))
@@ -360,7 +409,7 @@ def headline_rows(table: pd.DataFrame, objective: Objective) -> list[list[str]]:
         worst = t.sort_values(["dvr", "method"], ascending=[False, True]).iloc[0]
         spread = worst["dvr"] - best["dvr"]
         spreads.append(spread)
-        gaps = t["gap"].dropna()
+        gaps = t["first_gap" if "first_gap" in t.columns else "gap"].dropna()
         out.append(
             [
                 name,
@@ -378,7 +427,8 @@ def headline_rows(table: pd.DataFrame, objective: Objective) -> list[list[str]]:
 
 def aggregate_rows(table: pd.DataFrame, objective: Objective) -> list[list[str]]:
     agg = aggregate(table)
-    out = [["policy", "mean gap", "max gap", "optimal", "mean DVR", "errors"]]
+    of = f" ({objective.first.name})" if len(objective) > 1 else ""
+    out = [["policy", f"mean gap{of}", f"max gap{of}", "optimal", "mean DVR", "errors"]]
     for _, r in agg.iterrows():
         out.append(
             [

@@ -16,7 +16,7 @@ from typing import Any
 
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.spec.checks import check_platform, check_profiles, check_scenario
-from rtgen_opt.spec.loading import load, parse, read_yaml, validate_as
+from rtgen_opt.spec.loading import load, parse, read_yaml, safe_load, validate_as
 from rtgen_opt.spec.models import (
     SPEC_KINDS,
     CascadeSpec,
@@ -65,6 +65,7 @@ __all__ = [
     "parse",
     "parse_granularity",
     "read_yaml",
+    "safe_load",
     "schema",
     "validate_as",
 ]

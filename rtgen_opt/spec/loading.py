@@ -8,6 +8,7 @@ the referenced files, so an error in one of them names that file and the field i
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from rtgen_opt.errors import SpecError
+from rtgen_opt.files import read_text
 from rtgen_opt.spec.checks import check_platform, check_profiles, check_scenario
 from rtgen_opt.spec.models import (
     SPEC_KINDS,
@@ -79,14 +81,37 @@ def parse(
     return spec
 
 
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers as YAML 1.2 does: ``1e12`` and ``5E-3`` are floats
+    (YAML 1.1, which PyYAML follows, needs a dot, ``1.0e+12``, and reads ``1e12`` as a string)."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with YAML 1.2 floats (:class:`YamlLoader`); every reader of a spec or
+    profiles file uses it."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The top-level mapping of a YAML file (SpecError if unreadable, invalid or not a mapping)."""
+    text = read_text(path, "a YAML file")
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(str(path), None, f"cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a control character: binary data, not text
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SpecError(
+            str(path),
+            None,
+            f"not a text file: control character U+{char:04X} at position {exc.position}; "
+            "expected a YAML file",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -98,7 +123,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def validate_as(cls: type[Spec], data: Any, file: str | None, prefix: str = "") -> Any:
-    """``cls.model_validate(data)``, with the first error turned into a one-line SpecError."""
+    """``cls.model_validate(data)``, with pydantic's errors turned into a SpecError (one line
+    per field)."""
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
@@ -197,15 +223,33 @@ def _message(err: Mapping[str, Any]) -> str:
         return f"expected a field 'type': one of {', '.join(STREAM_TYPES)}"
     if kind == "union_tag_invalid":
         return f"expected type one of {', '.join(STREAM_TYPES)}, got {ctx.get('tag')!r}"
-    if kind in ("too_short", "too_long"):
-        return f"expected {err['msg'][0].lower()}{err['msg'][1:]}"
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        limit = ctx.get("min_length" if kind.endswith("short") else "max_length")
+        what = (
+            "character" if kind.startswith("string") else _ITEM.get(ctx.get("field_type"), "item")
+        )
+        least = "at least" if kind.endswith("short") else "at most"
+        return f"expected {least} {limit} {what}{'s' if limit != 1 else ''}{got}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false{got}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
-    return err["msg"]
+    # any other pydantic error: its message in our words ("Input should be ..." -> "expected ...")
+    msg = str(err["msg"])
+    if msg.startswith("Input should be "):
+        return f"expected {msg.removeprefix('Input should be ')}{got}"
+    return msg[:1].lower() + msg[1:]
+
+
+#: What a too-short or too-long container holds, by pydantic's ``field_type``.
+_ITEM = {"Dictionary": "entry", "List": "item", "Tuple": "item", "Set": "item"}
 
 
 def _spec_error(exc: ValidationError, file: str | None, prefix: str) -> SpecError:
-    errors = exc.errors(include_url=False)
+    """Every error of ``exc`` (one line each), the first as the error's own field."""
+    errors = [
+        SpecError(file, _field_path(e["loc"], prefix) or None, _message(e))
+        for e in exc.errors(include_url=False)
+    ]
     first = errors[0]
-    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-    return SpecError(file, _field_path(first["loc"], prefix) or None, _message(first) + more)
+    return SpecError(first.file, first.field, first.message, more=errors[1:])

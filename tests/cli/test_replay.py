@@ -110,12 +110,53 @@ def test_a_plugin_policy_by_module_and_class(instance_file, tmp_path, monkeypatc
     assert "replay mine on cli-demo" in res.output
 
 
+PLUGIN = """
+from rtgen_opt.online.policies.fixed import FCFSFixed
+
+class Mine(FCFSFixed):
+    'FCFS pinned, under no name of its own: named by how it was given.'
+    name = ""
+"""
+
+
+def test_a_plugin_policy_by_file_path_without_pythonpath(instance_file, tmp_path, monkeypatch):
+    _, path = instance_file
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "mypolicies.py").write_text(PLUGIN)
+    monkeypatch.chdir(tmp_path)
+    res = run(path, "--policy", "./plugins/mypolicies.py:Mine")
+    assert res.exit_code == 0, res.output
+    assert "replay ./plugins/mypolicies.py:Mine on cli-demo" in res.output
+    # the same file by its absolute path is loaded once
+    res = run(path, "--policy", f"{tmp_path}/plugins/mypolicies.py:Mine")
+    assert res.exit_code == 0, res.output
+    bad = {
+        "./plugins/none.py:Mine": "policy: no such file: ./plugins/none.py",
+        "./plugins/mypolicies.py:Theirs": "policy: ./plugins/mypolicies.py has no 'Theirs'",
+        "nomodule:Mine": "(a module must be on PYTHONPATH; or give its file, e.g. ./nomodule.py",
+        "nope": "or your own class as module:Class or path/to/file.py:Class",
+    }
+    for spec, message in bad.items():
+        res = run(path, "--policy", spec)
+        assert res.exit_code == 2 and message in res.stderr, res.output
+        assert len(res.stderr.splitlines()) == 1
+
+
+def test_a_plugin_file_that_fails_is_one_line(instance_file, tmp_path):
+    _, path = instance_file
+    (tmp_path / "broken.py").write_text("import math\n1 / 0\n")
+    res = run(path, "--policy", f"{tmp_path / 'broken.py'}:Mine")
+    assert res.exit_code == 2 and "ZeroDivisionError: division by zero" in res.stderr
+    assert "Traceback" not in res.output
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--policy", "nope"], "policy: unknown policy 'nope'"),
-        (["--noise", "-1"], "noise: expected a finite sigma >= 0"),
-        (["--seeds", "0"], "--seeds: expected at least 1"),
+        (["--noise", "-1"], "--noise: expected a sigma >= 0, got -1"),
+        (["--noise", "nan"], "--noise: expected a sigma >= 0, got nan"),
+        (["--seeds", "0"], "--seeds: expected an integer >= 1, got 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(instance_file, args, message):
@@ -130,3 +171,15 @@ def test_a_missing_file_is_one_line_and_exit_2(tmp_path):
     res = run(tmp_path / "none.json")
     assert res.exit_code == 2
     assert "none.json" in res.output
+
+
+def test_all_policies_with_out_write_one_file_per_policy(instance_file, tmp_path):
+    inst, path = instance_file
+    res = run(path, "--policy", "all", "--out", tmp_path / "s.json")
+    assert res.exit_code == 0, res.output
+    assert f"wrote {len(policy_names())} schedules: {tmp_path / 's.<policy>.json'}" in res.stderr
+    written = sorted(p.name for p in tmp_path.glob("s.*.json"))
+    assert written == sorted(f"s.{name}.json" for name in policy_names())
+    for name in policy_names():
+        sched = Schedule.load(tmp_path / f"s.{name}.json")
+        assert validate(inst, sched) == [] and sched == simulate(inst, name).schedule

@@ -148,3 +148,24 @@ def test_invalid_schedule_and_bad_suffix_exit_2(files):
         ],
     )
     assert res.exit_code == 2 and "picture format" in res.output
+
+
+def test_report_runs_a_plugin_given_by_path_and_keeps_its_files_inside_out(files, monkeypatch):
+    (files / "pl").mkdir()
+    (files / "pl" / "mine.py").write_text(
+        "from rtgen_opt.online.policies.fixed import FCFSFixed\n\n\n"
+        "class Mine(FCFSFixed):\n    name = ''\n"
+    )
+    monkeypatch.chdir(files / "pl")
+    out = files / "out"
+    res = CliRunner().invoke(
+        main,
+        ["report", str(files / "cli.json"), "--out", str(out), "--policies", "../pl/mine.py:Mine"]
+        + ["--solvers", "none", "-j", "1", "-q"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "| ../pl/mine.py:Mine | 0 |" in res.output
+    df = pd.read_csv(out / "results.csv")
+    assert df["schedule"].tolist() == ["schedules/cli/_pl_mine.py:Mine.json"]
+    assert (out / "schedules" / "cli" / "_pl_mine.py:Mine.json").is_file()
+    assert not (files / "pl" / "mine.py:Mine.json").exists()  # nothing outside --out

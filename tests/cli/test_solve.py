@@ -16,7 +16,8 @@ DATA = Path(__file__).parents[1] / "data"
 def test_solve_prints_summary_and_writes_a_valid_schedule(tmp_path):
     out = tmp_path / "s.json"
     res = CliRunner().invoke(
-        main, ["solve", str(DATA / "ft06.json"), "-o", "makespan", "-t", "10", "--out", str(out)]
+        main,
+        ["solve", str(DATA / "ft06.json"), "--objective", "makespan", "-t", "10", "-o", str(out)],
     )
     assert res.exit_code == 0, res.output
     assert "status     optimal" in res.output and "value      55" in res.output
@@ -29,14 +30,15 @@ def test_solve_prints_summary_and_writes_a_valid_schedule(tmp_path):
 def test_solve_reads_fjsp_and_csv_out(tmp_path):
     out = tmp_path / "s.csv"
     res = CliRunner().invoke(
-        main, ["solve", str(DATA / "fjsp" / "179.txt"), "-o", "makespan", "--out", str(out)]
+        main,
+        ["solve", str(DATA / "fjsp" / "179.txt"), "--objective", "makespan", "--out", str(out)],
     )
     assert res.exit_code == 0, res.output
     assert "value      11" in res.output and out.read_text().startswith("# provenance")
 
 
 def test_bad_objective_and_settings_exit_2():
-    r1 = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), "-o", "speed"])
+    r1 = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), "--objective", "speed"])
     assert r1.exit_code == 2 and "unknown objective 'speed'" in r1.output
     r2 = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), "--settings", "nope"])
     assert r2.exit_code == 2 and "unknown settings" in r2.output

@@ -261,7 +261,7 @@ def test_cli_write_lp_and_mps(tmp_path):
             str(src),
             "--solver",
             "milp-cbc",
-            "-o",
+            "--objective",
             "makespan",
             "-q",
             "--write-lp",

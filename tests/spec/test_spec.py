@@ -420,3 +420,38 @@ def test_every_library_file_loads(path):
     spec = load(path)
     kinds = {"platforms": "platform", "profiles": "profiles", "scenarios": "scenario"}
     assert spec.kind == kinds[path.parent.name]
+
+
+def test_yaml_1_2_floats_are_numbers(tmp_path):
+    """PyYAML follows YAML 1.1, where 1e12 (no dot) and 1.5e3 (no exponent sign) are strings."""
+    scenario, _, _ = write_files(tmp_path)
+    text = scenario.read_text().replace("horizon_ms: 100", "horizon_ms: 1e2")
+    scenario.write_text(text.replace("fps: 30", "fps: 3.0e1", 1))
+    spec = load(scenario)
+    assert spec.horizon_ms == 100.0 and spec.streams[0].fps == 30.0
+
+
+def test_every_error_one_line_each_in_our_words(tmp_path):
+    broken = _set(PLATFORM, ("processors", 0, "count"), 0)
+    broken = _set(broken, ("processors", 1, "kind"), _DELETE)
+    broken = _set(broken, ("processors", 2, "active_w"), -1)
+    _, platform, _ = write_files(tmp_path, platform=broken)
+    with pytest.raises(SpecError) as err:
+        load(platform)
+    assert str(err.value).splitlines() == [
+        f"{platform}: processors[0].count: expected a number >= 1, got 0",
+        f"{platform}: processors[1].kind: required field is missing",
+        f"{platform}: processors[2].active_w: expected a number >= 0, got -1",
+    ]
+    assert err.value.field == "processors[0].count"  # the first error is the error's own
+    empty = _set(PROFILES, ("models", 0, "layers", 0, "latency_ms"), {})
+    _, _, profiles = write_files(tmp_path, profiles=empty)
+    with pytest.raises(SpecError) as err:
+        load(profiles)
+    assert err.value.line() == (
+        f"{profiles}: models[0].layers[0].latency_ms: expected at least 1 entry, got {{}}"
+    )
+    no_layers = _set(PROFILES, ("models", 0, "layers"), [])
+    _, _, profiles = write_files(tmp_path, profiles=no_layers)
+    with pytest.raises(SpecError, match=r"models\[0\].layers: expected at least 1 item, got \[\]$"):
+        load(profiles)
