@@ -42,13 +42,26 @@ class _Process:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.err: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.out: list[str] = []
+        # Both pipes are drained on threads only: communicate() would read stderr too and take
+        # the last lines ("interrupted ...") away from self.err.
+        self._readers = [
+            threading.Thread(target=self._read_err, daemon=True),
+            threading.Thread(target=self._read_out, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
+    def _read_err(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.err.append(line)
             self.lines.put(line)
+
+    def _read_out(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.out.append(line)
 
     def wait_for(self, text: str, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -66,12 +79,14 @@ class _Process:
         sent = time.monotonic()
         self.proc.send_signal(signum)
         try:
-            out, _ = self.proc.communicate(timeout=PROMPT_S * 3)
+            self.proc.wait(timeout=PROMPT_S * 3)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             pytest.fail("the process did not stop")
-        time.sleep(0.1)  # let the reader thread take the last lines
-        return self.proc.returncode, out, "".join(self.err), time.monotonic() - sent
+        took = time.monotonic() - sent
+        for reader in self._readers:
+            reader.join(timeout=10)  # both pipes are at end of file once the process is gone
+        return self.proc.returncode, "".join(self.out), "".join(self.err), took
 
 
 def _valid_schedule(path: Path, instance_file: Path) -> Schedule:
