@@ -70,7 +70,7 @@ def _earliest_by_scan(intervals, at, d):
     return start
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 12)), min_size=1, max_size=200))
 def test_blocked_busy_intervals_find_the_same_gaps_as_a_full_scan(requests):
     # Place slots one after another where the structure says, as the list schedule does; every
@@ -86,3 +86,13 @@ def test_blocked_busy_intervals_find_the_same_gaps_as_a_full_scan(requests):
         flat = [iv for block in busy.blocks for iv in block]
         assert flat == sorted(placed)
         assert all(e <= s for (_, e), (s, _) in zip(flat, flat[1:], strict=False))
+        # The bookkeeping the search trusts: each block's longest inner gap, and the segment
+        # tree of rooms (gap before a block or inside it) with every node the max of its two.
+        for b, block in enumerate(busy.blocks):
+            inner = [block[k][0] - block[k - 1][1] for k in range(1, len(block))]
+            assert busy.gaps[b] == max(inner, default=0)
+            assert (busy.firsts[b], busy.lasts[b]) == (block[0][0], block[-1][1])
+            assert busy.tree[busy.size + b] == busy._room(b)
+        assert all(
+            busy.tree[i] == max(busy.tree[2 * i], busy.tree[2 * i + 1]) for i in range(1, busy.size)
+        )
