@@ -12,7 +12,13 @@ does alone:
    where it proves optima; beyond, the decomposition (:func:`rtgen_opt.exact.decompose.
    solve_decomposed`: window search for the incumbent, groups solved alone for the bound).
    ``method="monolithic"`` or ``"decompose"`` overrides.
-3. **Keep one time limit** for all of it: the replays and the list schedule count.
+3. **Keep one time limit** for all of it (one :class:`~rtgen_opt.stopping.Deadline`; each
+   phase gets only what is left): the starting schedules stop being built after
+   :data:`START_SHARE` of the limit (the list schedule's first rule always runs), the
+   solver-free bound is computed once, and when the best start already meets it the start is
+   returned proven without building any model. ``stats["phases"]`` says how long each phase
+   took (``starts``, ``bound``, ``search``, ``finish``), ``stats["starts_skipped"]`` which
+   policies the deadline left out, ``stats["model_built"]`` whether a model was built.
 
 The result's ``stats`` and its schedule's provenance say which method ran (``method``), and for
 the decomposition how many groups there were and how many were proven.
@@ -29,15 +35,19 @@ from typing import Any
 from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError, RtgenError
 from rtgen_opt.exact import DEFAULT_SOLVER, check_solver
+from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.decompose import solve_decomposed
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.exact.solve import finish
 from rtgen_opt.exact.solve import solve as solve_monolithic
+from rtgen_opt.exact.windows import Windows, windows
+from rtgen_opt.grid import leq
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import DEFAULT_OBJECTIVE, Objective, ObjectiveLike
 from rtgen_opt.online import builtin_policies, replay
 from rtgen_opt.schedule import Schedule
+from rtgen_opt.stopping import Deadline
 from rtgen_opt.validate import check
 
 #: The monolithic model up to this many tasks (it proves the shipped medium scenarios, about
@@ -45,23 +55,44 @@ from rtgen_opt.validate import check
 #: by 4% in 300 s, where the decomposition halves the misses in 60 s).
 MONOLITHIC_TASKS = 1500
 METHODS = ("auto", "monolithic", "decompose")
+#: Share of the time limit after which no further starting schedule is built.
+START_SHARE = 0.25
+#: Share of the time limit (at most 1 s) kept for checking the search's schedule.
+FINISH_SHARE = 0.05
+#: No search (no model is built) when less than this many seconds are left for it.
+MIN_SEARCH_S = 0.1
 
 #: ``progress(elapsed_s, objective, bound[, note])`` in the first component's units.
 Progress = Callable[..., None]
 
 
 def candidates(
-    instance: Instance, objective: Objective, hints: Sequence[Schedule] = ()
+    instance: Instance,
+    objective: Objective,
+    hints: Sequence[Schedule] = (),
+    *,
+    until: float | None = None,
+    win: Windows | None = None,
+    skipped: list[str] | None = None,
 ) -> list[tuple[tuple[float, ...], str, Schedule]]:
     """``(values, name, schedule)`` of every starting schedule, best first: the caller's
-    ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0)."""
+    ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0).
+
+    After the :func:`time.perf_counter` time ``until`` nothing more is built (the hints and
+    the list schedule's first rule always are, so there is at least one); the names of the
+    policies left out are appended to ``skipped``.
+    """
     out = []
     for k, hint in enumerate(hints):
         check(instance, hint)
         out.append((objective.values(instance, hint), f"hint{k}", hint))
-    listed = list_schedule(instance, objective)
+    listed = list_schedule(instance, objective, win=win, until=until)
     out.append((objective.values(instance, listed), str(listed.provenance["method"]), listed))
     for name in builtin_policies():
+        if until is not None and time.perf_counter() >= until:
+            if skipped is not None:
+                skipped.append(name)
+            continue
         try:
             schedule = replay(instance, name)
         except RtgenError:  # pragma: no cover - a built-in policy that cannot run here
@@ -159,43 +190,83 @@ def solve(
         raise ArgumentError("time_limit", f"expected seconds > 0, got {time_limit!r}")
     if not (isinstance(workers, int) and workers >= 1):
         raise ArgumentError("workers", f"expected an integer >= 1, got {workers!r}")
+    deadline = Deadline(time_limit, started=started)
     parsed = Objective.parse(objective)
     check_solver(solver)
     chosen = choose_method(instance, parsed, solver, method)
     stop = stop or stopping.event()
     hints = [] if hint is None else [hint] if isinstance(hint, Schedule) else list(hint)
-    ranked = candidates(instance, parsed, hints)
+    skipped: list[str] = []
+    with deadline.phase("starts"):
+        win = windows(instance)
+        ranked = candidates(
+            instance, parsed, hints, until=deadline.by(START_SHARE), win=win, skipped=skipped
+        )
+    with deadline.phase("bound"):
+        cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
     start_values, start_name, start = ranked[0]
-    left = max(0.01, time_limit - (time.perf_counter() - started))
-    if stop.is_set():  # stopped while the starts were built: the best of them, with its bound
-        empty = Result(SolveStatus.FEASIBLE, None, None, 0.0, None, solver, parsed.names, {})
-        result = finish(instance, parsed, solver, empty, start)
-        result.stats["interrupted"] = True
-    elif chosen == "monolithic":
-        result = solve_monolithic(
-            instance,
-            parsed,
-            solver,
-            time_limit=left,
-            workers=workers,
-            seed=seed,
-            hint=start,
-            progress=progress,
-            **options,
-        )
+    closed = len(parsed) == 1 and leq(start_values[0], cheap)
+    out_of_time = deadline.left(reserve=_finish_reserve(time_limit)) < MIN_SEARCH_S
+    built = not (closed or stop.is_set() or out_of_time)
+    if not built:
+        # The best start meets the solver-free bound (it is optimal: no model is built), or a
+        # stop came while the starts were built, or they used up the time: the best start,
+        # with its bound.
+        status = SolveStatus.OPTIMAL if closed else SolveStatus.FEASIBLE
+        stats: dict[str, Any] = {"schedule_from": "hint"}
+        if closed:
+            stats["closed_by"] = "combinatorial bound"
+        elif stop.is_set():
+            stats["interrupted"] = True
+        else:
+            stats["search_skipped"] = "deadline"
+        empty = Result(status, start_values, None, 0.0, start, solver, parsed.names, stats)
+        with deadline.phase("finish"):
+            result = finish(instance, parsed, solver, empty, start, cheap=cheap)
     else:
-        result = solve_decomposed(
-            instance,
-            parsed,
-            start,
-            time_limit=left,
-            workers=workers,
-            seed=seed,
-            scheduler=scheduler,
-            progress=progress,
-            stop=stop,
-        )
-        result = finish(instance, parsed, "cpsat", result)
-    stats = {**result.stats, "method": chosen, "start": start_name, "start_value": start_values}
+        with deadline.phase("search"):
+            left = max(0.01, deadline.left(reserve=_finish_reserve(time_limit)))
+            if chosen == "monolithic":
+                result = solve_monolithic(
+                    instance,
+                    parsed,
+                    solver,
+                    time_limit=left,
+                    workers=workers,
+                    seed=seed,
+                    hint=start,
+                    progress=progress,
+                    **options,
+                )
+            else:
+                result = solve_decomposed(
+                    instance,
+                    parsed,
+                    start,
+                    time_limit=left,
+                    workers=workers,
+                    seed=seed,
+                    scheduler=scheduler,
+                    progress=progress,
+                    stop=stop,
+                    cheap=cheap,
+                )
+        if chosen != "monolithic":
+            with deadline.phase("finish"):
+                result = finish(instance, parsed, "cpsat", result, cheap=cheap)
+    stats = {
+        **result.stats,
+        "method": chosen,
+        "start": start_name,
+        "start_value": start_values,
+        "starts_skipped": skipped,
+        "model_built": built,
+        "phases": dict(deadline.phases),
+    }
     schedule = result.schedule.with_provenance(solve_method=chosen) if result.schedule else None
     return replace(result, stats=stats, schedule=schedule, runtime=time.perf_counter() - started)
+
+
+def _finish_reserve(time_limit: float) -> float:
+    """Seconds kept back from the search for validating and re-evaluating its schedule."""
+    return min(FINISH_SHARE * time_limit, 1.0)

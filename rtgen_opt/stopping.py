@@ -23,6 +23,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 _event = threading.Event()
@@ -138,3 +139,55 @@ def on_signals(signals: tuple[int, ...] = SIGNALS) -> Iterator[None]:
         watcher.join(timeout=1.0)
         os.close(read)
         _installed = False
+
+
+class Deadline:
+    """One wall-clock budget shared by the phases of a call (:func:`rtgen_opt.solve`): each
+    phase asks how much is :meth:`left` and gets only that, so the call as a whole keeps its
+    time limit (the starting schedules, the bounds, the model build and the search included).
+
+    ``phases`` records how long each named phase took (:meth:`phase`), for the result's stats.
+
+    Examples
+    --------
+    >>> d = Deadline(10.0)
+    >>> 9.0 < d.left() <= 10.0, d.expired()
+    (True, False)
+    >>> d.by(0.25) - d.started == 2.5
+    True
+    """
+
+    __slots__ = ("limit", "phases", "started")
+
+    def __init__(self, limit: float, *, started: float | None = None) -> None:
+        self.limit = float(limit)
+        self.started = time.perf_counter() if started is None else started
+        self.phases: dict[str, float] = {}
+
+    @property
+    def at(self) -> float:
+        """The deadline on the :func:`time.perf_counter` clock."""
+        return self.started + self.limit
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self, reserve: float = 0.0) -> float:
+        """Seconds left (never below 0), less ``reserve`` kept for what comes after."""
+        return max(0.0, self.at - reserve - time.perf_counter())
+
+    def expired(self) -> bool:
+        return time.perf_counter() >= self.at
+
+    def by(self, share: float) -> float:
+        """The :func:`time.perf_counter` time at which ``share`` of the limit is used."""
+        return self.started + share * self.limit
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time the block as phase ``name`` (added to :attr:`phases`)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t

@@ -64,6 +64,11 @@ def test_the_method_follows_the_size(monkeypatch):
     assert rtgen_opt.solve(inst, time_limit=5, workers=1).stats["method"] == "monolithic"
     monkeypatch.setattr(optimise, "MONOLITHIC_TASKS", 10)
     r = rtgen_opt.solve(inst, time_limit=5, workers=1)
+    assert r.stats["method"] == "decompose"
+    # (here the best start meets the solver-free bound, so nothing is built; on video_call_small
+    # it does not, and the decomposition runs)
+    assert not r.stats["model_built"] and r.stats["closed_by"] == "combinatorial bound"
+    r = rtgen_opt.solve(load_instance(SCENARIOS / "video_call_small.yaml"), time_limit=5, workers=1)
     assert r.stats["method"] == "decompose" and r.stats["groups"] >= 1
     assert r.schedule.provenance["solve_method"] == "decompose"
     # makespan decomposes (max over groups); a MILP backend stays monolithic
@@ -101,3 +106,46 @@ def test_the_time_limit_bounds_the_whole_call_at_scale():
     assert r.stats["method"] == "decompose" and r.status is SolveStatus.FEASIBLE
     assert elapsed < 6 + 4, elapsed  # a generous margin for a shared machine
     assert validate(inst, r.schedule) == []
+
+
+def test_a_small_time_limit_bounds_the_whole_call_at_9000_tasks():
+    # 8,958 tasks (the issue: time_limit=30 took 33-40 s at 5-10k tasks). Every phase gets
+    # what is left of one deadline: the starting policies are cut at a quarter of the limit
+    # (the list schedule's first rule is always there), and the search gets the rest.
+    inst = load_instance(SCENARIOS / "game_npc_heavy_15s.yaml")
+    assert len(inst.tasks) > 8000
+    limit = 4.0
+    began = time.perf_counter()
+    r = rtgen_opt.solve(inst, time_limit=limit, workers=1)
+    elapsed = time.perf_counter() - began
+    assert validate(inst, r.schedule) == []
+    phases = r.stats["phases"]
+    assert set(phases) >= {"starts", "bound", "finish"}
+    # Replaying the eight policies takes seconds at this size: the deadline cut them.
+    assert r.stats["starts_skipped"], r.stats["starts_skipped"]
+    assert set(r.stats["starts_skipped"]) <= set(builtin_policies())
+    # The search, if any, had only what was left (its own clock, a generous margin).
+    assert phases.get("search", 0.0) <= limit + 2.0, phases
+    assert sum(phases.values()) <= elapsed + 0.01
+    assert elapsed < limit + 10, (elapsed, phases)  # one generous wall-time check
+
+
+def test_no_model_is_built_when_the_best_start_meets_the_bound(monkeypatch):
+    # game_npc_small: the best start misses one job and the solver-free bound proves one miss
+    # unavoidable, so the start is returned proven and no backend or model is touched.
+    from rtgen_opt.exact.cpsat import model as cpsat_model
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a model was built")
+
+    monkeypatch.setattr(optimise, "solve_monolithic", boom)
+    monkeypatch.setattr(optimise, "solve_decomposed", boom)
+    monkeypatch.setattr(cpsat_model.CpsatModel, "__init__", boom)
+    inst = load_instance(SCENARIOS / "game_npc_small.yaml")
+    for method in ("auto", "decompose"):
+        r = rtgen_opt.solve(inst, "misses", method=method, time_limit=5, workers=1)
+        assert r.status is SolveStatus.OPTIMAL and r.objective == r.bound == (1.0,)
+        assert not r.stats["model_built"] and r.stats["closed_by"] == "combinatorial bound"
+        assert "search" not in r.stats["phases"]
+        assert r.schedule.provenance["method"] == r.stats["start"]  # the start, not a solver
+        assert validate(inst, r.schedule) == []

@@ -45,6 +45,8 @@ GROUP_TASKS = 300
 GROUP_LIMIT = 4.0
 #: Groups are not split below this many tasks.
 MIN_GROUP_TASKS = 30
+#: Share of the time limit in which the groups' solver-free bounds are computed.
+GROUP_BOUND_SHARE = 0.1
 #: Share of the time limit the rolling construction may use at most; the improving passes get
 #: the rest, and each time they stall a round of group bounds runs where the gap is.
 CONSTRUCT_SHARE = 0.5
@@ -127,6 +129,7 @@ class GroupBounds:
         *,
         target: int = GROUP_TASKS,
         seed: int = 0,
+        until: float | None = None,
     ) -> None:
         if not objective.first.additive and objective.first.name != "makespan":
             raise ArgumentError(
@@ -136,9 +139,13 @@ class GroupBounds:
         self.objective = objective
         self.seed = seed
         self.additive = objective.first.additive
-        self.groups = [Group(w, self._cheap(w)) for w in windows_of(instance, target)]
+        self.groups = [Group(w, self._cheap(w, until)) for w in windows_of(instance, target)]
 
-    def _cheap(self, window: Window) -> float:
+    def _cheap(self, window: Window, until: float | None = None) -> float:
+        """The group's solver-free bound; ``-inf`` (no bound yet: its solve gives one) after
+        the :func:`time.perf_counter` time ``until``."""
+        if until is not None and time.perf_counter() >= until:
+            return -math.inf
         part = self.instance.restrict(window.jobs)
         return combinatorial_bounds(part, self.objective)["bound"]
 
@@ -223,19 +230,27 @@ def solve_decomposed(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     window_limit: float = WINDOW_LIMIT,
+    cheap: float | None = None,
 ) -> Result:
     """Window search for the incumbent and the decomposition bound, within ``time_limit``.
 
     ``hint`` is the best schedule known (e.g. of the online policies and the list schedule);
     the result is never worse. The window search uses ``workers`` CP-SAT threads; the group
     bounds run on ``workers`` local processes, or on the Dask cluster of ``scheduler``.
+    ``cheap`` is the instance's solver-free bound when the caller has it. Every phase keeps
+    the deadline: the groups' solver-free bounds are computed in the first
+    :data:`GROUP_BOUND_SHARE` of the time (the rest wait for their solve), and a rolling
+    construction still unfinished at the deadline is given up (the incumbent stays).
     """
     started = time.perf_counter()
     deadline = started + time_limit
     stop = stop or threading.Event()
     search = WindowSearch(instance, objective, hint, workers=workers, seed=seed, stop=stop)
-    groups = GroupBounds(instance, objective, seed=seed)
-    cheap = combinatorial_bounds(instance, objective)["bound"]
+    groups = GroupBounds(
+        instance, objective, seed=seed, until=started + GROUP_BOUND_SHARE * time_limit
+    )
+    if cheap is None:
+        cheap = combinatorial_bounds(instance, objective)["bound"]
 
     def bound() -> float:
         return max(cheap, groups.bound)
@@ -265,7 +280,9 @@ def solve_decomposed(
     with Executor(workers, scheduler) as executor:
         try:
             if not closed():
-                search.construct(min(deadline, started + CONSTRUCT_SHARE * time_limit))
+                search.construct(
+                    min(deadline, started + CONSTRUCT_SHARE * time_limit), give_up=deadline
+                )
                 report("rolling construction done")
             if not closed() and not stop.is_set():
                 # Improving passes; when they stall, the bound is tightened where the gap is.
@@ -294,7 +311,11 @@ def solve_decomposed(
         "groups": len(groups.groups),
         "groups_proven": groups.proven,
         "group_tasks": [g.window.tasks for g in groups.groups],
-        "group_bounds": [g.bound(groups.additive) for g in groups.groups],
+        # None: a group whose solver-free bound the deadline left out and that was not solved
+        "group_bounds": [
+            b if math.isfinite(b) else None
+            for b in (g.bound(groups.additive) for g in groups.groups)
+        ],
         "search": search.stats.as_dict(),
         "combinatorial_bound": cheap,
     }

@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from rtgen_opt.errors import ArgumentError
@@ -305,6 +306,7 @@ def list_schedule(
     rules: Sequence[str] = RULES,
     win: Windows | None = None,
     fixed: Mapping[str, tuple[str, float]] | None = None,
+    until: float | None = None,
 ) -> Schedule:
     """The best of the list schedules ``rules`` for ``objective``.
 
@@ -320,6 +322,9 @@ def list_schedule(
         Precomputed :func:`~rtgen_opt.exact.windows.windows` of the instance.
     fixed
         Tasks placed beforehand (task -> processor, start in ms); the rest fit around them.
+    until
+        A :func:`time.perf_counter` time after which no further rule is tried (the first
+        always is, so there is a schedule).
 
     Returns
     -------
@@ -353,6 +358,8 @@ def list_schedule(
         values = parsed.values(instance, schedule)
         if best is None or (values, rule) < best[:2]:
             best = (values, rule, schedule)
+        if until is not None and time.perf_counter() >= until:
+            break
     if best is None:
         raise ArgumentError("rules", "expected at least one rule of " + ", ".join(RULES))
     return best[2]

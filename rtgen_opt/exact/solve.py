@@ -179,11 +179,13 @@ def finish(
     solver: str,
     result: Result,
     hint: Schedule | None = None,
+    *,
+    cheap: float | None = None,
 ) -> Result:
     """A backend's result made trustworthy: its schedule (or, when it found none, ``hint``)
     validated, every objective value recomputed from it, the bound raised to the solver-free
-    bound and checked against the objective, the status closed when the bound meets it, and
-    the provenance written.
+    bound (``cheap`` when the caller computed it already) and checked against the objective,
+    the status closed when the bound meets it, and the provenance written.
 
     Raises
     ------
@@ -217,7 +219,7 @@ def finish(
                 f"{solver}: objective {result.objective} disagrees with the schedule's {values}"
             )
 
-    bound = _combine_bounds(instance, objective, result.bound, stats)
+    bound = _combine_bounds(instance, objective, result.bound, stats, cheap)
     _check_bound(solver, values, bound)
     if status is SolveStatus.FEASIBLE and all(
         close(v, b) for v, b in zip(values, bound, strict=True)
@@ -252,11 +254,13 @@ def _combine_bounds(
     objective: Objective,
     solver_bound: tuple[float, ...] | None,
     stats: dict[str, Any],
+    cheap: float | None = None,
 ) -> tuple[float, ...]:
     """The solver's bound, with its first component raised to the combinatorial bound."""
     bound = list(solver_bound) if solver_bound is not None else [0.0] * len(objective)
     bound = [-math.inf if b is None or math.isnan(b) else b for b in bound]
-    cheap = combinatorial_bounds(instance, objective)["bound"]
+    if cheap is None:
+        cheap = combinatorial_bounds(instance, objective)["bound"]
     if cheap > bound[0]:
         stats["bound_from"] = "combinatorial"
         bound[0] = cheap

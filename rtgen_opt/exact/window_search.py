@@ -80,6 +80,7 @@ class SearchStats:
 
     construct_windows: int = 0
     construct_listed: int = 0
+    construct_abandoned: bool = False
     passes: int = 0
     solved: int = 0
     skipped: int = 0
@@ -92,6 +93,7 @@ class SearchStats:
         return {
             "construct_windows": self.construct_windows,
             "construct_listed": self.construct_listed,
+            "construct_abandoned": self.construct_abandoned,
             "passes": self.passes,
             "windows_solved": self.solved,
             "windows_skipped": self.skipped,
@@ -338,9 +340,13 @@ class WindowSearch:
         target: int = WINDOW_TASKS,
         window_limit: float = WINDOW_LIMIT,
         lookahead: int = LOOKAHEAD,
+        give_up: float | None = None,
     ) -> Schedule:
         """A whole schedule built window by window (see the module docstring); it replaces the
         incumbent when it is better. Returns the incumbent.
+
+        Windows are solved until ``deadline``, the rest list scheduled; at ``give_up`` (a
+        :func:`time.perf_counter` time) an unfinished construction is abandoned.
 
         Each step solves its window together with the next ``lookahead`` windows and commits
         only its own jobs, so a window leaves room for the work due just after it.
@@ -351,6 +357,9 @@ class WindowSearch:
         times = self._times({})
         windows = windows_of(inst, target, by="deadline")
         for k, window in enumerate(windows):
+            if give_up is not None and time.perf_counter() >= give_up:
+                self.stats.construct_abandoned = True
+                return self.incumbent
             ahead = [j for w in windows[k + 1 : k + 1 + lookahead] for j in w.jobs]
             pinned = self._pinned_dropped([*window.jobs, *ahead], dropped)
             dropped |= pinned & set(window.jobs)
