@@ -40,6 +40,15 @@ from rtgen_opt.instance import Instance
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = tuple(f"ta{k:02d}" for k in range(1, 21))
 SOLVERS = ("rtgen", "jobshoplib")
+#: Variants for experiments (``--solvers``): our CP-SAT model through the monolithic solve,
+#: with the makespan probes off, or with the plain start (the list schedule only).
+VARIANTS = ("rtgen", "jobshoplib", "rtgen-noprobe", "rtgen-monolithic")
+LABELS = {
+    "rtgen": "rtgen_opt",
+    "jobshoplib": "job-shop-lib",
+    "rtgen-noprobe": "rtgen_opt, probes off",
+    "rtgen-monolithic": "rtgen_opt, exact solve only",
+}
 COLUMNS = (
     "instance",
     "jobs",
@@ -68,9 +77,21 @@ def to_instance(jsl) -> Instance:
         return read_fjsp(path)
 
 
-def ours(inst: Instance, time_limit: float, workers: int, seed: int) -> dict:
+def ours(
+    inst: Instance, time_limit: float, workers: int, seed: int, variant: str = "rtgen"
+) -> dict:
+    """rtgen_opt.solve; ``rtgen-noprobe`` without the makespan probes, ``rtgen-monolithic``
+    the exact solve alone (the list schedule as hint, no policy starts)."""
+    from rtgen_opt.exact.solve import solve as solve_exact
+
     started = time.perf_counter()
-    r = rtgen_opt.solve(inst, "makespan", time_limit=time_limit, workers=workers, seed=seed)
+    kw = dict(time_limit=time_limit, workers=workers, seed=seed)
+    if variant == "rtgen":
+        r = rtgen_opt.solve(inst, "makespan", **kw)
+    elif variant == "rtgen-noprobe":
+        r = rtgen_opt.solve(inst, "makespan", probe=False, **kw)
+    else:
+        r = solve_exact(inst, "makespan", "cpsat", **kw)
     return {
         "status": str(r.status),
         "value": r.objective[0],
@@ -120,10 +141,11 @@ def run(args: argparse.Namespace, out: Path) -> list[dict]:
         best = float(jsl.metadata.get("optimum") or jsl.metadata["upper_bound"])
         for s, seed in enumerate(args.seeds):
             # Interleaved, and the order alternates so neither solver always runs first.
-            order = SOLVERS if (k + s) % 2 == 0 else SOLVERS[::-1]
+            solvers = tuple(args.solvers)
+            order = solvers if (k + s) % 2 == 0 else solvers[::-1]
             for solver in order:
-                if solver == "rtgen":
-                    got = ours(inst, args.time_limit, args.workers, seed)
+                if solver.startswith("rtgen"):
+                    got = ours(inst, args.time_limit, args.workers, seed, solver)
                 else:
                     got = jobshoplib(jsl, args.time_limit, args.workers, seed)
                 row = {
@@ -166,7 +188,7 @@ def write(rows: list[dict], args: argparse.Namespace, out: Path) -> None:
     w.writeheader()
     for row in rows:
         w.writerow({k: _fmt(row.get(k)) for k in COLUMNS})
-    write_atomic(out / "taillard.csv", buf.getvalue())
+    write_atomic(out / f"{args.name}.csv", buf.getvalue())
 
     def pct(v):
         return f"{v:.2%}"
@@ -177,28 +199,34 @@ def write(rows: list[dict], args: argparse.Namespace, out: Path) -> None:
         "# Taillard job shop benchmark",
         "",
         f"`python bench/taillard_bench.py --time-limit {args.time_limit:g} --workers"
-        f" {args.workers} --seeds {' '.join(map(str, args.seeds))}`: rtgen_opt.solve (makespan)"
+        f" {args.workers} --seeds {' '.join(map(str, args.seeds))}"
+        + "".join(f" --only {o}" for o in args.only)
+        + ("" if tuple(args.solvers) == SOLVERS else f" --solvers {' '.join(args.solvers)}")
+        + ("" if args.name == "taillard" else f" --name {args.name}")
+        + "`: rtgen_opt.solve (makespan)"
         " beside job-shop-lib 1.7.2's ORToolsSolver CP-SAT model, OR-Tools 9.15, the same"
         f" limit, {args.workers} workers and seed, interleaved per instance and seed"
         f" ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} run: {', '.join(map(str, seeds))})."
         " Best known = the optimum or upper bound in job-shop-lib's metadata. Per instance: the"
         " median makespan over the seeds (range), and how many seeds proved it.",
         "",
-        "| instance | size | best known | ours | ours proven | job-shop-lib |"
-        " job-shop-lib proven |",
-        "|---|---|---|---|---|---|---|",
+        "| instance | size | best known | "
+        + " | ".join(f"{LABELS[v]} | {LABELS[v]} proven" for v in args.solvers)
+        + " |",
+        "|---|---|---|" + "---|---|" * len(args.solvers),
     ]
     for name in names:
         sel = [r for r in rows if r["instance"] == name]
         cells = [name, f"{sel[0]['jobs']}x{sel[0]['machines']}", _fmt(sel[0]["best_known"])]
-        for solver in SOLVERS:
+        for solver in args.solvers:
             mine = [r for r in sel if r["solver"] == solver]
             vals = [r["value"] for r in mine if r["value"] is not None]
             cells.append(_spread(vals, lambda v: f"{v:g}"))
             cells.append(f"{sum(r['status'] == 'optimal' for r in mine)}/{len(mine)}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Summary (median over the seeds, range in brackets):", ""]
-    for solver, label in zip(SOLVERS, ("rtgen_opt", "job-shop-lib"), strict=True):
+    for solver in args.solvers:
+        label = LABELS[solver]
         proven, gaps = [], []
         for seed in seeds:
             mine = [r for r in rows if r["solver"] == solver and r["seed"] == seed]
@@ -212,7 +240,7 @@ def write(rows: list[dict], args: argparse.Namespace, out: Path) -> None:
             f"- {label}: proven {_spread(proven, lambda v: f'{v:g}')}/{n};"
             f" mean gap to best known {_spread(gaps, pct)}"
         )
-    write_atomic(out / "taillard.md", "\n".join(lines) + "\n")
+    write_atomic(out / f"{args.name}.md", "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -221,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--only", action="append", default=[], help="instance name (repeatable)")
+    p.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=VARIANTS)
+    p.add_argument("--name", default="taillard", help="results file name (without suffix)")
     p.add_argument("--out-dir", default=str(ROOT / "bench" / "results"))
     args = p.parse_args(argv)
     out = Path(args.out_dir)

@@ -1,5 +1,5 @@
-"""Stopping on request: Ctrl-C and SIGTERM stop a long run at any moment, and it keeps the best
-result found so far.
+"""Stopping on request or on time: Ctrl-C and SIGTERM stop a long run at any moment, and it keeps
+the best result found so far; a :class:`Deadline` keeps a call within its time limit.
 
 One process-wide *stop request* that signals, solvers and loops share:
 
@@ -12,6 +12,9 @@ One process-wide *stop request* that signals, solvers and loops share:
   ``stop_search``); the watcher calls every registered one;
 - loops (the window search, the group bounds, the report's executor) check :func:`requested`
   between steps.
+
+A time limit is the other way a run stops: :class:`Deadline` is one budget shared by the
+phases of a call, each getting only what is left.
 
 After the run, :func:`exit_status` is ``128 + signal number`` (130 for SIGINT, 143 for SIGTERM),
 the shell's convention, so scripts can tell an interrupted run from a finished one.
