@@ -213,13 +213,13 @@ def solve(
         # stop came while the starts were built, or they used up the time: the best start,
         # with its bound.
         status = SolveStatus.OPTIMAL if closed else SolveStatus.FEASIBLE
-        stats: dict[str, Any] = {"schedule_from": "hint"}
-        if closed:
-            stats["closed_by"] = "combinatorial bound"
+        stats: dict[str, Any]
+        if closed:  # labelled the backend's answer, as when the bound closes one of its stages
+            stats = {"closed_by": "combinatorial bound"}
         elif stop.is_set():
-            stats["interrupted"] = True
+            stats = {"schedule_from": "hint", "interrupted": True}
         else:
-            stats["search_skipped"] = "deadline"
+            stats = {"schedule_from": "hint", "search_skipped": "deadline"}
         empty = Result(status, start_values, None, 0.0, start, solver, parsed.names, stats)
         with deadline.phase("finish"):
             result = finish(instance, parsed, solver, empty, start, cheap=cheap)
