@@ -199,10 +199,14 @@ class HEFT(Policy):
         (position in the timeline, start)."""
         starts, ends = self.starts[p], self.ends[p]
         # Intervals ending by est leave no room before est; nothing goes before a dispatched task.
-        k = max(bisect.bisect_right(ends, est), self.next[p])
-        s = est if k == 0 else max(est, ends[k - 1])
-        while k < len(starts) and s + d > starts[k]:
-            s = max(est, ends[k])
+        k = bisect.bisect_right(ends, est)
+        if k < self.next[p]:
+            k = self.next[p]
+        s = est if k == 0 or ends[k - 1] < est else ends[k - 1]
+        n = len(starts)
+        while k < n and s + d > starts[k]:
+            e = ends[k]
+            s = est if e < est else e
             k += 1
         return k, s
 
