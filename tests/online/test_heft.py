@@ -176,7 +176,7 @@ def dags(draw, max_tasks: int = 25) -> Instance:
     return Instance.from_networkx(g, plat)
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(inst=dags(), mean_comm=st.sampled_from(["paper", "saga"]))
 def test_one_job_at_zero_the_replay_is_the_heft_plan(inst, mean_comm):
     pol = HEFT(mean_comm=mean_comm)
@@ -203,7 +203,7 @@ class Recording(HEFT):
         return out
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(inst=instances(), noise=st.sampled_from([0.0, 0.3, 0.8]), seed=st.integers(0, 3))
 def test_arrivals_and_noise_keep_each_processors_plan_order(inst, noise, seed):
     pol = Recording()
