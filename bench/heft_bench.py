@@ -12,8 +12,9 @@ released at 0 by
 Costs are integers chosen so that every duration and transfer is a whole number of ms (exact in
 both programs). saga breaks ties (equal ranks, equal finish times) by the iteration order of
 frozensets of names, which differs from run to run: a graph is called *tie-free* when saga's
-makespan is the same under ``--relabel`` relabellings of its tasks and processors. Equal
-makespans are counted on those; the geometric mean of our makespan / saga's is over all graphs.
+makespan is the same under ``--relabel`` relabellings of its tasks and processors and no two
+tasks have the same upward rank (equal ranks are ordered by a topological sort that a
+relabelling may not change). Equal makespans are counted on tie-free graphs; the geometric mean of our makespan / saga's is over all graphs.
 Times are interleaved per graph (ours, saga, ``--repeat`` times, best kept): ours is
 ``rtgen_opt.simulate`` without validation (the simulator's setup, the plan and the replay),
 saga's is ``HeftScheduler().schedule`` with its rank cache cleared (building saga's objects is
@@ -62,12 +63,12 @@ def random_graph(rng: np.random.Generator, min_tasks: int, max_tasks: int) -> di
     for a in range(P):
         for b in range(a + 1, P):
             bw[a, b] = bw[b, a] = int(rng.choice(SPEEDS))
-    cost = [UNIT * int(rng.integers(1, 51)) for _ in range(n)]
+    cost = [UNIT * int(rng.integers(1, 1001)) for _ in range(n)]
     p_edge = min(1.0, 3.0 / n)
     edges = []
     for v in range(1, n):
         us = [u for u in range(v) if rng.random() < p_edge] or [int(rng.integers(0, v))]
-        edges += [(u, v, UNIT * int(rng.integers(1, 51))) for u in us]
+        edges += [(u, v, UNIT * int(rng.integers(1, 1001))) for u in us]
     return {"n": n, "P": P, "speeds": speeds, "bw": bw, "cost": cost, "edges": edges}
 
 
@@ -119,6 +120,18 @@ def ours(inst: Instance, mean_comm: str) -> tuple[float, float, float]:
     return plan, replayed, secs
 
 
+def rank_ties(g: dict) -> int:
+    """Tasks whose upward rank (saga's, equal to ours with saga's mean) equals another's.
+
+    saga orders equal ranks by its topological sort of a graph built from frozensets, which a
+    relabelling need not change, so such a graph is not tie-free even when its makespan is
+    the same under every relabelling."""
+    from saga.schedulers.cpop import upward_rank
+
+    ranks = [r for t, r in upward_rank(*to_saga(g)).items() if not t.startswith("__")]
+    return len(ranks) - len(set(ranks))
+
+
 def time_saga(g: dict) -> float:
     from saga.schedulers.cpop import upward_rank
     from saga.schedulers.heft import HeftScheduler
@@ -145,7 +158,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                 saga_makespan(g, salt)
                 for salt in [""] + [f"r{r}_" for r in range(args.relabel - 1)]
             ]
-            tie_free = max(saga) - min(saga) <= 1e-9 * max(saga)
+            invariant = max(saga) - min(saga) <= 1e-9 * max(saga)
+            ties = rank_ties(g)
             t_ours, t_saga = math.inf, math.inf
             for _ in range(args.repeat):  # interleaved
                 plan, replayed, secs = ours(inst, "paper")
@@ -166,7 +180,9 @@ def run(args: argparse.Namespace) -> list[dict]:
                     "saga": saga[0],
                     "saga_min": min(saga),
                     "saga_max": max(saga),
-                    "tie_free": tie_free,
+                    "relabel_invariant": invariant,
+                    "rank_ties": ties,
+                    "tie_free": invariant and ties == 0,
                     "ours_s": t_ours,
                     "saga_s": t_saga,
                 }
@@ -176,6 +192,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def summary(rows: list[dict], label: str) -> str:
     tf = [r for r in rows if r["tie_free"]]
+    invariant = sum(r["relabel_invariant"] for r in rows)
 
     def eq(a: float, b: float) -> bool:
         return abs(a - b) <= 1e-9 * max(abs(b), 1.0)
@@ -189,7 +206,7 @@ def summary(rows: list[dict], label: str) -> str:
     per_task_ours = statistics.median(r["ours_s"] / r["tasks"] * 1e6 for r in rows)
     per_task_saga = statistics.median(r["saga_s"] / r["tasks"] * 1e6 for r in rows)
     return (
-        f"| {label} | {len(rows)} | {same_plan}/{len(rows)} | {len(tf)} "
+        f"| {label} | {len(rows)} | {same_plan}/{len(rows)} | {invariant} | {len(tf)} "
         f"| {eq_paper}/{len(tf)} | {eq_saga}/{len(tf)} "
         f"| {geomean([r['replay'] / r['saga'] for r in rows]):.4f} "
         f"| {geomean([r['replay_saga_mean'] / r['saga'] for r in rows]):.4f} "
@@ -213,18 +230,21 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
         f"Each graph: {args.min_tasks}–{args.max_tasks} tasks, 3 or 4 processors of distinct "
         f"speeds from {SPEEDS}, one bandwidth per processor pair from the same set, ~3 edges "
         "per task, integer costs (every duration and transfer a whole number of ms), one job "
-        "released at 0. *tie-free*: saga's makespan is the same under "
-        f"{args.relabel} labellings (saga breaks ties by frozenset order). *paper* / *saga mean*:"
+        "released at 0. *relabel-invariant*: saga's makespan is the same under "
+        f"{args.relabel} labellings of tasks and processors (saga breaks ties by frozenset "
+        "order); *tie-free*: relabel-invariant and no two tasks of equal upward rank (saga "
+        "orders those by a topological sort that relabelling may leave alone). *paper* / *saga mean*:"
         " our `heft` with the article's mean transfer (over pairs of different processors, the "
         "default) / with saga's (self-links included). Makespan ratios are ours / saga's, "
         "geometric means. Time: best of "
         f"{args.repeat} interleaved runs per graph; us/task medians; speed-up = saga time / ours, "
         "median (range) over the graphs.",
         "",
-        "| seed | graphs | replay == plan | tie-free | equal, paper | equal, saga mean "
+        "| seed | graphs | replay == plan | saga relabel-invariant | tie-free "
+        "| equal, paper | equal, saga mean "
         "| ratio paper (all) | ratio saga mean (all) | ratio saga mean (tie-free) "
         "| ours us/task | saga us/task | speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for seed in args.seeds:
         lines.append(summary([r for r in rows if r["seed"] == seed], str(seed)))
