@@ -9,7 +9,7 @@ name                      decision rule (see each class's docstring)
 ``edf-fixed``             earliest deadline first, pinned
 ``edf-eft``               earliest deadline first, earliest-finish-time processor
 ``llf-eft``               least laxity first, earliest-finish-time processor
-``heft``                  HEFT over each job's DAG on its arrival (DeepSoCS setting)
+``heft``                  insertion-based HEFT over each job's DAG on its arrival (DeepSoCS)
 ``xrbench-greedy``        XRBench's latency-greedy dispatch per model queue, its drop rule
 ``llm-hybrid``            frames first; prefill on the NPU, decode on the GPU
 ========================= =======================================================================
