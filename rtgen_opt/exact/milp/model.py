@@ -19,6 +19,7 @@ tolerances did to the continuous starts.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -218,7 +219,11 @@ def run_engine(
     on_progress: Any,
     mip: bool = True,
     options: dict[str, Any],
+    deadline: float | None = None,
 ) -> Outcome:
+    """One run of ``engine`` on the model's active objective, stopped by ``time_limit`` and by
+    ``deadline`` (a ``time.perf_counter()`` instant), whichever comes first: the time spent
+    handing a large model to the engine counts."""
     if engine == "highs":
         return run_highs(
             model.problem,
@@ -228,7 +233,10 @@ def run_engine(
             on_progress=on_progress,
             mip=mip,
             options=options.get("highs_options"),
+            deadline=deadline,
         )
+    if deadline is not None:
+        time_limit = min(time_limit, deadline - time.perf_counter())
     return run_cbc(
         model.problem,
         time_limit=time_limit,
@@ -241,7 +249,9 @@ def run_engine(
     )
 
 
-def lp_relaxation(model: MilpModel, engine: Engine, time_limit: float) -> float | None:
+def lp_relaxation(
+    model: MilpModel, engine: Engine, time_limit: float, *, deadline: float | None = None
+) -> float | None:
     """The LP-relaxation bound of the active objective, in the objective's units."""
     outcome = run_engine(
         engine,
@@ -253,6 +263,7 @@ def lp_relaxation(model: MilpModel, engine: Engine, time_limit: float) -> float 
         on_progress=None,
         mip=False,
         options={},
+        deadline=deadline,
     )
     if outcome.status is not SolveStatus.OPTIMAL or outcome.objective is None:
         return None
