@@ -177,14 +177,14 @@ def solve(
         raise ArgumentError(
             "--max-pairs", f"caps the MILP (milp-cbc, milp-highs, --write-lp), not {solver_name}"
         )
-    from rtgen_opt.exact.milp import DEFAULT_MAX_PAIRS, check_size
+    from rtgen_opt.exact.milp import DEFAULT_MAX_PAIRS
 
     cap = DEFAULT_MAX_PAIRS if max_pairs is None else max_pairs
-    instance = load_instance(file, **load_kwargs(load))
     if milp:
-        # Refused at once, before the starting schedules are replayed, if it is too large.
-        check_size(instance, parsed, max_pairs=cap, solver=solver_name)
+        # Above the cap the backend refuses before it builds anything (and not at all when the
+        # starting schedule meets the solver-free bound: then no model is needed).
         opts["max_pairs"] = cap
+    instance = load_instance(file, **load_kwargs(load))
     if write_lp or write_mps:
         _write_milp(instance, objective, write_lp, write_mps, cap)
     if not quiet:

@@ -108,8 +108,17 @@ def solve_milp(
     stats: dict[str, Any] = {**model.size(), "time_unit_ms": win.scale.unit_ms}
     stats["build_time"] = time.perf_counter() - started
     left = deadline - time.perf_counter()
-    if lp_bound and left > 0 and not stopping.requested():
-        stats["lp_bound"] = lp_relaxation(model, engine, max(left, 0.01), deadline=deadline)
+    if lp_bound and not stopping.requested():
+        # A bound for the record, not the answer: a quarter of the time left at most, and only
+        # if that is more than handing the model to the engine takes.
+        budget = left / 4
+        if budget > handover_seconds(model):
+            stats["lp_bound"] = lp_relaxation(
+                model, engine, budget, deadline=time.perf_counter() + budget
+            )
+        else:
+            stats["lp_bound"] = None
+            stats["lp_bound_skipped"] = "time limit"
     stages = _Stages(
         model,
         objective,
@@ -134,28 +143,14 @@ def solve_milp(
     return result
 
 
-def check_size(
-    instance: Instance,
-    objective: Objective,
-    *,
-    max_pairs: int | None = DEFAULT_MAX_PAIRS,
-    solver: str = "milp",
-) -> int:
-    """The model's disjunctive pairs (:func:`count_pairs`), checked against ``max_pairs``
-    before anything else runs; returns the count.
+#: Seconds per row to hand a built model to an engine (HiGHS in bulk, or CBC's MPS file):
+#: about 3 us measured (bench/results/milp_build.md), with a margin.
+HANDOVER_S_PER_ROW = 4e-6
 
-    For the makespan objective the build prunes with the hint's makespan and may have fewer
-    pairs: the count here is then an upper bound, and only the build's own check refuses.
 
-    Raises
-    ------
-    LimitError
-        When there are more than ``max_pairs`` (the message :func:`build_model` gives).
-    """
-    n = count_pairs(instance)
-    if max_pairs is not None and n > max_pairs and objective.first.name != "makespan":
-        build_model(instance, objective, max_pairs=max_pairs, solver=solver)  # raises
-    return n
+def handover_seconds(model: MilpModel) -> float:
+    """About how long handing ``model`` to an engine takes (no run starts with less left)."""
+    return 0.05 + model.problem.numConstraints() * HANDOVER_S_PER_ROW
 
 
 class _BuildStopped(Exception):
@@ -265,6 +260,11 @@ class _Stages:
         self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
     ) -> Stage:
         model = self.model
+        left = self.deadline - time.perf_counter()
+        if left <= handover_seconds(model) or stopping.requested():
+            # Not even the hand-over to the engine fits in the time left: keep the hint.
+            stats = {"engine_status": "skipped", "skipped": f"{max(left, 0.0):.2f} s left"}
+            return Stage("unknown", None, None, None, stats, stopping.requested())
         model.use_objective(k)
         term = model.terms[k]
 
@@ -328,7 +328,6 @@ def write_model(model: MilpModel, path: str | os.PathLike[str], fmt: str | None 
 __all__ = [
     "DEFAULT_MAX_PAIRS",
     "MilpModel",
-    "check_size",
     "count_pairs",
     "build_model",
     "decode",
