@@ -109,13 +109,10 @@ def solve_milp(
     stats["build_time"] = time.perf_counter() - started
     left = deadline - time.perf_counter()
     if lp_bound and not stopping.requested():
-        # A bound for the record, not the answer: a quarter of the time left at most, and only
-        # if that is more than handing the model to the engine takes.
-        budget = left / 4
-        if budget > handover_seconds(model):
-            stats["lp_bound"] = lp_relaxation(
-                model, engine, budget, deadline=time.perf_counter() + budget
-            )
+        # A bound for the record, not the answer: skipped when handing a large model to the
+        # engine would take more than a quarter of the time left.
+        if not _too_late(model, left / 4):
+            stats["lp_bound"] = lp_relaxation(model, engine, max(left, 0.01), deadline=deadline)
         else:
             stats["lp_bound"] = None
             stats["lp_bound_skipped"] = "time limit"
@@ -149,8 +146,16 @@ HANDOVER_S_PER_ROW = 4e-6
 
 
 def handover_seconds(model: MilpModel) -> float:
-    """About how long handing ``model`` to an engine takes (no run starts with less left)."""
-    return 0.05 + model.problem.numConstraints() * HANDOVER_S_PER_ROW
+    """About how long handing ``model`` to an engine takes."""
+    return model.problem.numConstraints() * HANDOVER_S_PER_ROW
+
+
+def _too_late(model: MilpModel, left: float) -> bool:
+    """Whether a run on ``model`` with ``left`` seconds would only hand it over: for a model
+    that takes 0.1 s or more to hand over, when ``left`` is no more than that (a small model
+    always runs, with at least 0.01 s)."""
+    handover = handover_seconds(model)
+    return handover >= 0.1 and left <= handover
 
 
 class _BuildStopped(Exception):
@@ -261,7 +266,7 @@ class _Stages:
     ) -> Stage:
         model = self.model
         left = self.deadline - time.perf_counter()
-        if left <= handover_seconds(model) or stopping.requested():
+        if _too_late(model, left) or stopping.requested():
             # Not even the hand-over to the engine fits in the time left: keep the hint.
             stats = {"engine_status": "skipped", "skipped": f"{max(left, 0.0):.2f} s left"}
             return Stage("unknown", None, None, None, stats, stopping.requested())
