@@ -28,12 +28,12 @@ def fast_row(
     """
     expr = _new_expr(pulp.LpAffineExpression)
     _fill(expr, terms)
-    vars(expr).update(constant=0, _LpAffineExpression__name=None)
+    vars(expr).update(constant=0.0, _LpAffineExpression__name=None)
     row = _new_row(pulp.LpConstraint)
     vars(row).update(
         expr=expr,
         _LpConstraint__name=name,
-        constant=-rhs,
+        constant=0.0 - rhs,  # as PuLP: the expression's 0.0 minus the right-hand side
         sense=sense,
         pi=None,
         slack=None,
