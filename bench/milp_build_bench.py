@@ -143,6 +143,9 @@ def _fmt(values: list[float], digits: int = 1) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", required=True, help="Commit to compare with (main's HEAD).")
+    ap.add_argument(
+        "--branch", default="HEAD", help="Commit measured as the branch (a checkout of it)."
+    )
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument(
         "--baseline-medium-reps", type=int, default=1, help="Baseline reps at 1,044 tasks."
@@ -157,18 +160,19 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
     ).stdout.strip()
     head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        ["git", "-C", str(ROOT), "rev-parse", "--short", args.branch],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
     base = _checkout(commit)
+    branch = _checkout(head)  # a snapshot: edits to the work tree during the run do not count
     rows: list[dict] = []
     e2e: list[dict] = []
     try:
         for size in args.sizes.split(","):
             for rep in range(args.reps):
-                impls = [("branch", ROOT)]
+                impls = [("branch", branch)]
                 if size != "medium" or rep < args.baseline_medium_reps:
                     impls.insert(0, ("baseline", base))
                 for impl, src in impls:
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_e2e:
             for case in E2E:
                 for rep in range(args.reps):
-                    r = _e2e_run(ROOT, case)
+                    r = _e2e_run(branch, case)
                     e2e.append({"case": case, "impl": "branch", "rep": rep, **r})
                     print(f"e2e {case} rep {rep}: {r}", file=sys.stderr, flush=True)
             case = "game_npc_heavy_1s, cap lifted"
@@ -186,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             e2e.append({"case": case, "impl": "baseline", "rep": 0, **r})
             print(f"e2e {case} baseline: {r}", file=sys.stderr, flush=True)
     finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
-            capture_output=True,
-        )
+        for path in (base, branch):
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                capture_output=True,
+            )
     _write(rows, e2e, commit, head, args)
     return 0
 
