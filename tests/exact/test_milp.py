@@ -3,7 +3,6 @@ miss modes, lexicographic stages, pruning of the ordering binaries, bounds, warm
 limits, and LP/MPS files another solver reads back to the same optimum."""
 
 import itertools
-import re
 from pathlib import Path
 
 import highspy
@@ -447,25 +446,6 @@ def test_over_the_cap_is_refused_before_anything_is_built():
     assert f"{n:,} disjunctive pairs" in line and f"cap of {n - 1:,}" in line
     assert "--solver cpsat" in line and f"--max-pairs {n}" in line
     assert solve(inst, "makespan", solver="milp-highs", max_pairs=n).objective == (55.0,)
-
-
-def test_cli_refuses_over_the_cap_in_one_line():
-    res = CliRunner().invoke(
-        main,
-        ["solve", str(DATA / "ft06.json"), "--objective", "makespan", "--solver", "milp-highs"]
-        + ["--max-pairs", "3", "-q"],
-    )
-    assert res.exit_code == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert lines[0].startswith("rtgen-opt: error: milp-highs: the MILP of ")
-    assert re.search(r"would have [0-9,]+ disjunctive pairs", lines[0])
-    assert "cap of 3" in lines[0] and "use --solver cpsat (default) or --max-pairs" in lines[0]
-    assert res.stdout == ""
-    # The cap is the MILP's: with CP-SAT it is an error of the options, as is a negative one.
-    for extra, words in ((["--max-pairs", "3"], "not cpsat"), (["--max-pairs", "-1"], ">= 0")):
-        res = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), *extra])
-        assert res.exit_code == 2 and words in res.stderr, res.stderr
 
 
 def _start(inst, objective):
