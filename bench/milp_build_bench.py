@@ -150,8 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--baseline-medium-reps", type=int, default=1, help="Baseline reps at 1,044 tasks."
     )
+    ap.add_argument("--medium-reps", type=int, default=None, help="Branch reps at 1,044 tasks.")
     ap.add_argument("--sizes", default=",".join(SIZES))
     ap.add_argument("--no-e2e", action="store_true")
+    ap.add_argument("--e2e-reps", type=int, default=None, help="Reps of each solve (--reps).")
+    ap.add_argument(
+        "--no-baseline-e2e", action="store_true", help="Skip the baseline's end-to-end solve."
+    )
     args = ap.parse_args(argv)
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline],
@@ -171,24 +176,30 @@ def main(argv: list[str] | None = None) -> int:
     e2e: list[dict] = []
     try:
         for size in args.sizes.split(","):
-            for rep in range(args.reps):
-                impls = [("branch", branch)]
+            reps = args.reps
+            if size == "medium":
+                reps = max(args.medium_reps or args.reps, args.baseline_medium_reps)
+            for rep in range(reps):
+                impls = []
                 if size != "medium" or rep < args.baseline_medium_reps:
-                    impls.insert(0, ("baseline", base))
+                    impls.append(("baseline", base))
+                if size != "medium" or rep < (args.medium_reps or args.reps):
+                    impls.append(("branch", branch))
                 for impl, src in impls:
                     r = _build_run(src, size)
                     rows.append({"size": size, "impl": impl, "rep": rep, **r})
                     print(f"{size} {impl} rep {rep}: {r}", file=sys.stderr, flush=True)
         if not args.no_e2e:
             for case in E2E:
-                for rep in range(args.reps):
+                for rep in range(args.e2e_reps or args.reps):
                     r = _e2e_run(branch, case)
                     e2e.append({"case": case, "impl": "branch", "rep": rep, **r})
                     print(f"e2e {case} rep {rep}: {r}", file=sys.stderr, flush=True)
-            case = "game_npc_heavy_1s, cap lifted"
-            r = _e2e_run(base, case)
-            e2e.append({"case": case, "impl": "baseline", "rep": 0, **r})
-            print(f"e2e {case} baseline: {r}", file=sys.stderr, flush=True)
+            if not args.no_baseline_e2e:
+                case = "game_npc_heavy_1s, cap lifted"
+                r = _e2e_run(base, case)
+                e2e.append({"case": case, "impl": "baseline", "rep": 0, **r})
+                print(f"e2e {case} baseline: {r}", file=sys.stderr, flush=True)
     finally:
         for path in (base, branch):
             subprocess.run(
@@ -215,8 +226,8 @@ def _write(rows: list[dict], e2e: list[dict], commit: str, head: str, args) -> N
     md = [
         "# MILP build: time, memory, and the time limit end to end",
         "",
-        f"`flock /tmp/rtgen-bench.lock python bench/milp_build_bench.py --baseline {commit}`"
-        f" (branch at {head}; {args.reps} interleaved reps, median (min-max); "
+        f"`flock /tmp/rtgen-bench.lock python bench/milp_build_bench.py {' '.join(sys.argv[1:])}`"
+        f" (branch at {head}; interleaved reps, median (min-max), runs per cell as shown; "
         f"{os.cpu_count()} cores, other helpers' tests running beside it).",
         "",
         f"Baseline: `{commit}` (main when issue 13 started): every row made with PuLP's "
