@@ -137,7 +137,8 @@ def _fmt(values: list[float], digits: int = 1) -> str:
     med = statistics.median(values)
     if len(values) == 1:
         return f"{med:.{digits}f} (1 run)"
-    return f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+    lo, hi = min(values), max(values)
+    return f"{med:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f}, {len(values)} runs)"
 
 
 def main(argv: list[str] | None = None) -> int:
