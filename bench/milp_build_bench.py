@@ -266,7 +266,7 @@ def _write(rows: list[dict], e2e: list[dict], commit: str, head: str, args) -> N
             md.append(
                 f"- {size}: build x{med(r['build_s'] for r in b) / med(r['build_s'] for r in n):.1f},"
                 f" hand-over x{med(r['handover_s'] for r in b) / med(r['handover_s'] for r in n):.1f},"
-                f" peak memory x{med(r['peak_mb'] for r in b) / med(r['peak_mb'] for r in n):.2f}"
+                f" peak memory branch / baseline {med(r['peak_mb'] for r in n) / med(r['peak_mb'] for r in b):.2f}"
             )
     if e2e:
         md += [
