@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--medium-reps", type=int, default=None, help="Branch reps at 1,044 tasks.")
     ap.add_argument("--sizes", default=",".join(SIZES))
     ap.add_argument("--no-e2e", action="store_true")
+    ap.add_argument("--name", default="milp_build", help="Results file name (bench/results/).")
     ap.add_argument("--e2e-reps", type=int, default=None, help="Reps of each solve (--reps).")
     ap.add_argument(
         "--no-baseline-e2e", action="store_true", help="Skip the baseline's end-to-end solve."
@@ -223,7 +224,7 @@ def _write(rows: list[dict], e2e: list[dict], commit: str, head: str, args) -> N
         w.writerow({"kind": "build", **r})
     for r in e2e:
         w.writerow({"kind": "e2e", **r})
-    (RESULTS / "milp_build.csv").write_text(buf.getvalue())
+    (RESULTS / f"{args.name}.csv").write_text(buf.getvalue())
 
     md = [
         "# MILP build: time, memory, and the time limit end to end",
@@ -286,7 +287,7 @@ def _write(rows: list[dict], e2e: list[dict], commit: str, head: str, args) -> N
                         f"| {case} | {impl} | {len(sel)} | {_fmt([r['wall_s'] for r in sel])} |"
                         f" {exits} | {statuses} |"
                     )
-    (RESULTS / "milp_build.md").write_text("\n".join(md) + "\n")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(md) + "\n")
 
 
 if __name__ == "__main__":

@@ -511,3 +511,18 @@ def test_a_deadline_mid_build_stops_it_part_way(monkeypatch):
     with pytest.raises(TimeoutError):
         build_model(inst, "makespan", win=win, check=check)
     assert calls[0] == 0 and calls[1] in (7, 8) and total > 8  # a free pair adds two rows
+
+
+def test_chunked_build_and_hand_over_are_the_same_model(tmp_path, monkeypatch):
+    inst = _competing("drop")
+    whole = tmp_path / "whole.lp"
+    write_model(build_model(inst, "misses,tardiness"), whole)
+    optimum = solve(inst, "misses", solver="milp-highs").objective
+    # Chunks far smaller than the model: every boundary case of the loops.
+    monkeypatch.setattr("rtgen_opt.exact.milp.constraints._CHUNK", 2)
+    monkeypatch.setattr("rtgen_opt.exact.milp.engines._ROWS_AT_ONCE", 3)
+    chunked = tmp_path / "chunked.lp"
+    write_model(build_model(inst, "misses,tardiness"), chunked)
+    assert chunked.read_text() == whole.read_text()
+    assert solve(inst, "misses", solver="milp-highs").objective == optimum
+    assert solve(_many_pairs(), "makespan", solver="milp-highs").objective == (55.0,)

@@ -7,6 +7,7 @@ never one global constant; the formulation document says why each is valid.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -52,6 +53,9 @@ Check = Callable[[int, int], None]
 
 #: The build calls its ``check`` every this many rows of the disjunctive family.
 CHECK_EVERY = 4096
+
+#: Table entries turned into Python values at a time.
+_CHUNK = 1 << 16
 
 
 def add_constraints(
@@ -202,17 +206,13 @@ def _disjunctive(
     constraints = problem._constraints  # PuLP's own store: no name check, no re-registration
     ge, le = pulp.LpConstraintGE, pulp.LpConstraintLE
     total, done, next_check = table.n_rows, 0, 0
-    for i, k, pk, kind, dt, du, mtu, mut in zip(
-        t_.tolist(),
-        u_.tolist(),
-        p_.tolist(),
-        table.kind.tolist(),
-        d_t.tolist(),
-        d_u.tolist(),
-        m_tu.tolist(),
-        m_ut.tolist(),
-        strict=True,
-    ):
+    columns = (t_, u_, p_, table.kind, d_t, d_u, m_tu, m_ut)
+    # In chunks: Python lists of the whole table would be most of the build's peak memory.
+    chunks = (
+        zip(*(col[lo : lo + _CHUNK].tolist() for col in columns), strict=True)
+        for lo in range(0, len(t_), _CHUNK)
+    )
+    for i, k, pk, kind, dt, du, mtu, mut in itertools.chain.from_iterable(chunks):
         if check is not None and done >= next_check:
             check(done, total)
             next_check = done + CHECK_EVERY

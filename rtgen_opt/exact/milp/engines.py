@@ -68,6 +68,10 @@ def _apply_start(start: Mapping[pulp.LpVariable, float] | None) -> bool:
 
 
 # --------------------------------------------------------------------------- HiGHS
+#: Rows turned into arrays at a time when the model is handed to HiGHS.
+_ROWS_AT_ONCE = 1 << 16
+
+
 class _Highs(pulp.HiGHS):
     """PuLP's HiGHS interface with a warm start, progress and interrupt callbacks."""
 
@@ -130,20 +134,25 @@ class _Highs(pulp.HiGHS):
         m = len(rows)
         if not m:
             return
-        index: list[int] = []
-        value: list[float] = []
-        length = np.empty(m, dtype=np.int64)
-        rhs = np.empty(m)
-        sense = np.empty(m, dtype=np.int8)
-        for r, row in enumerate(rows):
-            terms = row.expr
-            length[r] = len(terms)
-            index.extend([v.index for v in terms])
-            value.extend(terms.values())
-            rhs[r] = -row.constant
-            sense[r] = row.sense
-        values = np.array(value, dtype=float)
-        indices = np.array(index, dtype=np.int32)
+        length = np.fromiter((len(row.expr) for row in rows), dtype=np.int64, count=m)
+        rhs = np.fromiter((-row.constant for row in rows), dtype=float, count=m)
+        sense = np.fromiter((row.sense for row in rows), dtype=np.int8, count=m)
+        nnz = int(length.sum())
+        # Filled a chunk of rows at a time: Python lists of every index and value would double
+        # the hand-over's memory.
+        values = np.empty(nnz)
+        indices = np.empty(nnz, dtype=np.int32)
+        at = 0
+        for lo in range(0, m, _ROWS_AT_ONCE):
+            index: list[int] = []
+            value: list[float] = []
+            for row in rows[lo : lo + _ROWS_AT_ONCE]:
+                terms = row.expr
+                index.extend([v.index for v in terms])
+                value.extend(terms.values())
+            indices[at : at + len(index)] = index
+            values[at : at + len(value)] = value
+            at += len(index)
         keep = values != 0  # as PuLP: no explicit zeros
         if not keep.all():
             row_of = np.repeat(np.arange(m), length)
