@@ -121,7 +121,7 @@ def _fmt(values) -> str:
     type=COUNT0,
     default=None,
     help="MILP solvers: refuse a model with more disjunctive pairs than this (it grows with "
-    "them: about 1 kB and 5 us a row, eight rows a pair)  [default: 200000].",
+    "them: about 1.1 kB and 9 us a row, eight rows a pair)  [default: 200000].",
 )
 @click.option(
     "--write-lp",

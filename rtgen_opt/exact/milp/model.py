@@ -44,9 +44,9 @@ LEX_SLACK = 1e-7
 
 #: The most disjunctive pairs a model is built with by default (``max_pairs``). Nearly every
 #: row of the MILP is one of a pair's (C4)-(C6) rows, about eight per pair, and PuLP keeps each
-#: row as Python objects (about 1 kB): 200,000 pairs are about 1.5 million rows, 2 GB and half
-#: a minute of building; a medium scenario (1,000 tasks) has 540,000 (bench/results/
-#: milp_build.md). CP-SAT needs no such model.
+#: row as Python objects (about 1.1 kB): 200,000 pairs are about 1.6 million rows, 2 GB and 15 s
+#: of building; a medium scenario (1,000 tasks) has 540,000 (bench/results/milp_build.md).
+#: CP-SAT needs no such model.
 DEFAULT_MAX_PAIRS = 200_000
 
 
