@@ -9,7 +9,9 @@ on standard error and exit status 2, never a traceback:
   objective, policy or solver name, a negative time limit, ...);
 - :class:`SolverUnavailableError` -- an optional solver backend cannot be loaded;
 - :class:`InvalidScheduleError` -- a schedule given to rtgen_opt breaks the validator;
-- :class:`PolicyError` -- an online policy made an illegal decision.
+- :class:`PolicyError` -- an online policy made an illegal decision;
+- :class:`LimitError` -- a model would be too large to build within the limits (the MILP's
+  ``max_pairs`` cap); it says how large, the cap, and what to use instead.
 
 :class:`Interrupted` is not an error of the input: a SIGINT or SIGTERM stopped a run that could
 not keep a partial result (a report keeps its finished runs in its cache); the CLI prints its
@@ -109,6 +111,30 @@ class SolverUnavailableError(RtgenError):
 
 class PolicyError(RtgenError):
     """An online policy made an illegal decision, or left ready tasks unscheduled at the end."""
+
+
+class LimitError(RtgenError):
+    """A model too large to build within the limits, refused before it is built.
+
+    Parameters
+    ----------
+    what
+        What would be too large, e.g. ``the MILP of video_call_medium``.
+    size, cap, unit
+        Its size, the cap, and what they count (``disjunctive pairs``).
+    advice
+        What to use instead.
+
+    Examples
+    --------
+    >>> str(LimitError("the MILP of m", 12, 10, "disjunctive pairs", "use cpsat"))
+    'the MILP of m would have 12 disjunctive pairs, over the cap of 10; use cpsat'
+    """
+
+    def __init__(self, what: str, size: int, cap: int, unit: str, advice: str) -> None:
+        self.size = size
+        self.cap = cap
+        super().__init__(f"{what} would have {size:,} {unit}, over the cap of {cap:,}; {advice}")
 
 
 class InvalidScheduleError(RtgenError):

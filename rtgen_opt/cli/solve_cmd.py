@@ -8,7 +8,8 @@ import time
 import click
 
 from rtgen_opt.cli import load_kwargs, load_option, main, save_schedule
-from rtgen_opt.cli.params import COUNT, OUT_FILE, SECONDS, SEED
+from rtgen_opt.cli.params import COUNT, COUNT0, OUT_FILE, SECONDS, SEED
+from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact import check_solver, solver_names
 from rtgen_opt.grid import relative_gap
 from rtgen_opt.objectives import OBJECTIVES, Objective
@@ -38,7 +39,7 @@ class _ProgressPrinter:
         )
 
 
-def _write_milp(instance, objective: str, lp: str | None, mps: str | None) -> None:
+def _write_milp(instance, objective: str, lp: str | None, mps: str | None, max_pairs) -> None:
     """``--write-lp`` / ``--write-mps``: the MILP of formulations/milp.md, for any solver.
 
     The file minimises the first objective component (a lexicographic objective is solved in
@@ -46,7 +47,7 @@ def _write_milp(instance, objective: str, lp: str | None, mps: str | None) -> No
     """
     from rtgen_opt.exact.milp import build_model, write_model
 
-    model = build_model(instance, objective)
+    model = build_model(instance, objective, max_pairs=max_pairs, solver="--write-lp/--write-mps")
     for path, fmt in ((lp, "lp"), (mps, "mps")):
         if path:
             write_model(model, path, fmt)
@@ -116,6 +117,13 @@ def _fmt(values) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @load_option
 @click.option(
+    "--max-pairs",
+    type=COUNT0,
+    default=None,
+    help="MILP solvers: refuse a model with more disjunctive pairs than this (it grows with "
+    "them: about 1.1 kB and 9 us a row, eight rows a pair)  [default: 200000].",
+)
+@click.option(
     "--write-lp",
     type=OUT_FILE,
     default=None,
@@ -142,6 +150,7 @@ def solve(
     write_lp: str | None,
     write_mps: str | None,
     load: float | dict[str, float] | None,
+    max_pairs: int | None,
 ) -> None:
     """Solve FILE (instance JSON, scenario YAML, XRBench .m, flexible job shop .txt/.fjs).
 
@@ -163,9 +172,21 @@ def solve(
             opts[key] = value
     solver_name = check_solver(opts.pop("solver", "cpsat"))
     parsed = Objective.parse(objective)  # names checked before the instance is read
+    milp = solver_name.startswith("milp-")
+    if max_pairs is not None and not (milp or write_lp or write_mps):
+        raise ArgumentError(
+            "--max-pairs", f"caps the MILP (milp-cbc, milp-highs, --write-lp), not {solver_name}"
+        )
+    from rtgen_opt.exact.milp import DEFAULT_MAX_PAIRS
+
+    cap = DEFAULT_MAX_PAIRS if max_pairs is None else max_pairs
+    if milp:
+        # Above the cap the backend refuses before it builds anything (and not at all when the
+        # starting schedule meets the solver-free bound: then no model is needed).
+        opts["max_pairs"] = cap
     instance = load_instance(file, **load_kwargs(load))
     if write_lp or write_mps:
-        _write_milp(instance, objective, write_lp, write_mps)
+        _write_milp(instance, objective, write_lp, write_mps, cap)
     if not quiet:
         from rtgen_opt.optimise import choose_method
 

@@ -1,6 +1,7 @@
 """``rtgen-opt solve`` end to end."""
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -42,3 +43,22 @@ def test_bad_objective_and_settings_exit_2():
     assert r1.exit_code == 2 and "unknown objective 'speed'" in r1.output
     r2 = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), "--settings", "nope"])
     assert r2.exit_code == 2 and "unknown settings" in r2.output
+
+
+def test_cli_refuses_over_the_cap_in_one_line():
+    res = CliRunner().invoke(
+        main,
+        ["solve", str(DATA / "ft06.json"), "--objective", "makespan", "--solver", "milp-highs"]
+        + ["--max-pairs", "3", "-q"],
+    )
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("rtgen-opt: error: milp-highs: the MILP of ")
+    assert re.search(r"would have [0-9,]+ disjunctive pairs", lines[0])
+    assert "cap of 3" in lines[0] and "use --solver cpsat (default) or --max-pairs" in lines[0]
+    assert res.stdout == ""
+    # The cap is the MILP's: with CP-SAT it is an error of the options, as is a negative one.
+    for extra, words in ((["--max-pairs", "3"], "not cpsat"), (["--max-pairs", "-1"], ">= 0")):
+        res = CliRunner().invoke(main, ["solve", str(DATA / "ft06.json"), *extra])
+        assert res.exit_code == 2 and words in res.stderr, res.stderr

@@ -2,6 +2,7 @@
 miss modes, lexicographic stages, pruning of the ordering binaries, bounds, warm starts, time
 limits, and LP/MPS files another solver reads back to the same optimum."""
 
+import itertools
 from pathlib import Path
 
 import highspy
@@ -9,18 +10,34 @@ import networkx as nx
 import pulp
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from rtgen_opt import stopping
 from rtgen_opt.cli import main
+from rtgen_opt.errors import LimitError
 from rtgen_opt.exact import solver_names
-from rtgen_opt.exact.milp import build_model, decode, hint_values, write_model
+from rtgen_opt.exact.bounds import combinatorial_bounds
+from rtgen_opt.exact.list_schedule import list_schedule
+from rtgen_opt.exact.milp import (
+    build_model,
+    count_pairs,
+    decode,
+    hint_values,
+    solve_milp,
+    write_model,
+)
+from rtgen_opt.exact.milp.constraints import fast_row
 from rtgen_opt.exact.milp.engines import parse_cbc_bound
+from rtgen_opt.exact.milp.variables import KINDS, pair_table, start_bounds
 from rtgen_opt.exact.result import SolveStatus
-from rtgen_opt.exact.solve import solve
+from rtgen_opt.exact.solve import finish, solve
 from rtgen_opt.exact.windows import windows
 from rtgen_opt.instance import Instance, Platform, Processor, Request
-from rtgen_opt.objectives import objective_values
+from rtgen_opt.objectives import Objective, objective_values
 from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import validate
+from tests.exact.test_cross_validation import instances
 
 DATA = Path(__file__).parents[1] / "data"
 MILP = tuple(s for s in solver_names() if s.startswith("milp-"))  # every MILP engine
@@ -308,3 +325,204 @@ def test_raw_parameters_reach_the_engine():
     assert r.objective == (4.0,)
     r = _solve(inst, "makespan", "milp-cbc", parameters={"cuts": "off"})
     assert r.objective == (4.0,)
+
+
+# --------------------------------------------------------------------------- size and build
+def _reference_table(inst, win):
+    """Every (t, u, processor, kind) entry by brute force over all pairs: the windows overlap
+    on the shared processor and no precedence path orders the two (independent of the sweep)."""
+    index = {t: i for i, t in enumerate(win.tasks)}
+    out = []
+    for t, u in itertools.combinations(win.tasks, 2):
+        if nx.has_path(inst.graph, t, u) or nx.has_path(inst.graph, u, t):
+            continue
+        for p in sorted(set(win.options[t]) & set(win.options[u])):
+            est_t, est_u, lct_t, lct_u = win.est[t, p], win.est[u, p], win.lct(t, p), win.lct(u, p)
+            if not (est_t < lct_u and est_u < lct_t):
+                continue
+            d_t, d_u = win.duration[t, p], win.duration[u, p]
+            tu = max(est_t + d_t, est_u) + d_u <= lct_u
+            ut = max(est_u + d_u, est_t) + d_t <= lct_t
+            kind = "free" if tu and ut else "t_first" if tu else "u_first" if ut else "apart"
+            out.append((index[t], index[u], p, kind))
+    return sorted(out)
+
+
+def _pulp_disjunctive(model):
+    """The (C4)-(C6) rows as the formulation writes them, with PuLP's own arithmetic."""
+    win, var = model.win, model.var
+    index = {t: i for i, t in enumerate(win.tasks)}
+    rows = {}
+    for (t, u), plan in var.pairs.items():
+        i, k = index[t], index[u]
+        (t_lo, t_hi), (u_lo, u_hi) = start_bounds(win, t), start_bounds(win, u)
+        s_t, s_u = var.start[t], var.start[u]
+        for p in plan.free:
+            y, xt, xu = var.order[t, u], var.x[t, p], var.x[u, p]
+            m_tu = max(0, t_hi + win.duration[t, p] - u_lo)
+            m_ut = max(0, u_hi + win.duration[u, p] - t_lo)
+            rows[f"C4_{i}_{k}_{p}_tu"] = s_u >= s_t + win.duration[t, p] - m_tu * (3 - y - xt - xu)
+            rows[f"C4_{i}_{k}_{p}_ut"] = s_t >= s_u + win.duration[u, p] - m_ut * (2 + y - xt - xu)
+        for p in plan.t_first:
+            m = max(0, t_hi + win.duration[t, p] - u_lo)
+            rows[f"C5_{i}_{k}_{p}"] = s_u >= s_t + win.duration[t, p] - m * (
+                2 - var.x[t, p] - var.x[u, p]
+            )
+        for p in plan.u_first:
+            m = max(0, u_hi + win.duration[u, p] - t_lo)
+            rows[f"C5_{k}_{i}_{p}"] = s_t >= s_u + win.duration[u, p] - m * (
+                2 - var.x[t, p] - var.x[u, p]
+            )
+        for p in plan.apart:
+            rows[f"C6_{i}_{k}_{p}"] = var.x[t, p] + var.x[u, p] <= 1
+    return rows
+
+
+def _terms(row):
+    return {v.name: c for v, c in row.items() if c != 0}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(instances(max_tasks=12), st.sampled_from(["misses", "makespan", "tardiness"]))
+def test_count_pairs_is_what_the_build_makes(inst, objective):
+    win = windows(inst)
+    model = build_model(inst, objective, win=win)
+    disjunctive = {
+        c.name: c for c in model.problem.constraints() if c.name[:2] in ("C4", "C5", "C6")
+    }
+    # The count, the table, the plans and the rows built all agree ...
+    assert count_pairs(inst, win) == len(model.var.pairs) == model.size()["disjunctive_pairs"]
+    table = pair_table(inst, win)
+    assert table.n_rows == len(disjunctive)
+    got = sorted(
+        zip(
+            table.t.tolist(),
+            table.u.tolist(),
+            [table.processors[p] for p in table.p.tolist()],
+            [KINDS[k] for k in table.kind.tolist()],
+            strict=True,
+        )
+    )
+    assert got == _reference_table(inst, win)  # ... with a brute force over every pair ...
+    # ... and each row is the formulation's, as PuLP's arithmetic makes it.
+    expected = _pulp_disjunctive(model)
+    assert disjunctive.keys() == expected.keys()
+    for name, row in disjunctive.items():
+        assert _terms(row) == _terms(expected[name]), name
+        assert (row.sense, row.constant) == (expected[name].sense, expected[name].constant), name
+
+
+def test_fast_row_is_pulps_row():
+    prob = pulp.LpProblem("p")
+    a, b = prob.add_variable("a", 0, 5), prob.add_variable("b", cat=pulp.LpBinary)
+    for sense, rhs in ((pulp.LpConstraintGE, 2.5), (pulp.LpConstraintLE, -1), (0, 0)):
+        fast = fast_row({a: 1, b: -3.5}, sense, "r_1", rhs)
+        slow = pulp.LpConstraint(pulp.LpAffineExpression({a: 1, b: -3.5}), sense, "r_1", rhs)
+        assert vars(fast).keys() == vars(slow).keys()
+        assert vars(fast.expr).keys() == vars(slow.expr).keys()
+        assert str(fast) == str(slow) and fast.name == slow.name
+        assert (fast.getLb(), fast.getUb(), fast.constant) == (slow.getLb(), slow.getUb(), -rhs)
+        assert dict(fast.items()) == dict(slow.items())
+        a.varValue, b.varValue = 3.0, 1.0
+        assert fast.valid() == slow.valid()
+    prob += fast
+    assert prob.get_constraint_by_name("r_1") is fast
+
+
+def _many_pairs():
+    """ft06 (36 tasks, 6 machines): the list schedule is not optimal, so a model is built."""
+    return Instance.load(DATA / "ft06.json")
+
+
+def test_over_the_cap_is_refused_before_anything_is_built():
+    inst = _many_pairs()
+    # For the makespan the windows end at the start's makespan (the list schedule's, here).
+    n = count_pairs(inst, windows(inst, makespan_upper=_start(inst, "makespan").makespan))
+    assert 10 < n < count_pairs(inst)
+    with pytest.raises(LimitError) as err:
+        solve(inst, "makespan", solver="milp-highs", max_pairs=n - 1)
+    line = str(err.value)
+    assert "\n" not in line
+    assert f"{n:,} disjunctive pairs" in line and f"cap of {n - 1:,}" in line
+    assert "--solver cpsat" in line and f"--max-pairs {n}" in line
+    assert solve(inst, "makespan", solver="milp-highs", max_pairs=n).objective == (55.0,)
+
+
+def _start(inst, objective):
+    return list_schedule(inst, Objective.parse(objective))
+
+
+@pytest.mark.parametrize("engine", ["highs", "cbc"])
+def test_an_expired_time_limit_stops_the_build_with_the_start(engine):
+    inst = _many_pairs()
+    objective = Objective.parse("makespan")
+    hint = _start(inst, objective)
+    raw = solve_milp(
+        inst, objective, engine=engine, time_limit=0.0, workers=1, seed=0, hint=hint, progress=None
+    )
+    assert raw.schedule is None and raw.stats["build_stopped"] == "time limit"
+    assert raw.stats["rows_built"] == 0 < raw.stats["rows_planned"]
+    result = finish(inst, objective, f"milp-{engine}", raw, hint)
+    assert validate(inst, result.schedule) == []
+    assert result.status is SolveStatus.FEASIBLE  # not proven
+    assert result.objective == (hint.makespan,)
+    cheap = combinatorial_bounds(inst, ["makespan"])["bound"]
+    assert result.bound == (cheap,) and cheap < hint.makespan
+    assert "interrupted" not in result.stats
+
+
+def test_a_stop_request_or_ctrl_c_stops_the_build():
+    inst = _many_pairs()
+    objective = Objective.parse("makespan")
+    hint = _start(inst, objective)
+    kw = dict(engine="highs", time_limit=60.0, workers=1, seed=0, hint=hint)
+    stopping.request()
+    try:
+        raw = solve_milp(inst, objective, progress=None, **kw)
+    finally:
+        stopping.clear()
+    assert raw.stats["build_stopped"] == "interrupted" and raw.stats["interrupted"] is True
+    seen = []
+
+    def progress(elapsed, value, bound):  # Ctrl-C while the model is built
+        seen.append((value, bound))
+        raise KeyboardInterrupt
+
+    raw = solve_milp(inst, objective, progress=progress, **kw)
+    assert raw.stats["build_stopped"] == "interrupted" and raw.schedule is None
+    cheap = combinatorial_bounds(inst, ["makespan"])["bound"]
+    assert seen == [(hint.makespan, cheap)]  # progress reports the start and its bound
+    result = finish(inst, objective, "milp-highs", raw, hint)
+    assert result.status is SolveStatus.FEASIBLE and validate(inst, result.schedule) == []
+
+
+def test_a_deadline_mid_build_stops_it_part_way(monkeypatch):
+    inst = _many_pairs()
+    win = windows(inst)
+    total = pair_table(inst, win).n_rows
+    calls = []
+
+    def check(done, planned):
+        calls.append(done)
+        if len(calls) == 2:
+            raise TimeoutError
+
+    monkeypatch.setattr("rtgen_opt.exact.milp.constraints.CHECK_EVERY", 7)
+    with pytest.raises(TimeoutError):
+        build_model(inst, "makespan", win=win, check=check)
+    assert calls[0] == 0 and calls[1] in (7, 8) and total > 8  # a free pair adds two rows
+
+
+def test_chunked_build_and_hand_over_are_the_same_model(tmp_path, monkeypatch):
+    inst = _competing("drop")
+    whole = tmp_path / "whole.lp"
+    write_model(build_model(inst, "misses,tardiness"), whole)
+    optimum = solve(inst, "misses", solver="milp-highs").objective
+    # Chunks far smaller than the model: every boundary case of the loops.
+    monkeypatch.setattr("rtgen_opt.exact.milp.constraints._CHUNK", 2)
+    monkeypatch.setattr("rtgen_opt.exact.milp.engines._ROWS_AT_ONCE", 3)
+    chunked = tmp_path / "chunked.lp"
+    write_model(build_model(inst, "misses,tardiness"), chunked)
+    assert chunked.read_text() == whole.read_text()
+    assert solve(inst, "misses", solver="milp-highs").objective == optimum
+    assert solve(_many_pairs(), "makespan", solver="milp-highs").objective == (55.0,)

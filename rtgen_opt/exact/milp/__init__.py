@@ -11,16 +11,19 @@ the hint and validates the answer. The model (:func:`build_model`) can be writte
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from rtgen_opt import grid
+from rtgen_opt import grid, stopping
 from rtgen_opt.errors import InternalError
+from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.lexicographic import Progress, Stage, minimise_lexicographic
 from rtgen_opt.exact.milp.model import (
+    DEFAULT_MAX_PAIRS,
     Engine,
     MilpModel,
     build_model,
@@ -29,6 +32,7 @@ from rtgen_opt.exact.milp.model import (
     lp_relaxation,
     run_engine,
 )
+from rtgen_opt.exact.milp.variables import count_pairs
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.exact.windows import windows
 from rtgen_opt.files import write_atomic
@@ -59,6 +63,7 @@ def solve_milp(
     progress: Progress | None,
     lp_bound: bool = True,
     parameters: dict[str, Any] | None = None,
+    max_pairs: int | None = DEFAULT_MAX_PAIRS,
     **options: Any,
 ) -> Result:
     """Solve ``instance`` with the MILP on ``engine`` (the backend function behind
@@ -68,9 +73,22 @@ def solve_milp(
     and reports it as ``stats["lp_bound"]``; ``highs_options`` (dict of raw HiGHS options) or
     ``cbc_options`` (raw CBC options such as ``"cuts off"``). ``parameters`` (the raw solver
     parameters of a named settings file) go to the engine the same way: HiGHS options by name,
-    or CBC options as ``"name value"``.
+    or CBC options as ``"name value"``. ``max_pairs`` caps the model's disjunctive pairs
+    (:data:`~rtgen_opt.exact.milp.model.DEFAULT_MAX_PAIRS`; ``None``: no cap).
+
+    The time limit bounds the whole call, the model's building included: when it runs out, or
+    a stop is requested (:mod:`rtgen_opt.stopping`, Ctrl-C), while the model is built, the
+    build stops and the result has no schedule of its own -- :func:`rtgen_opt.solve` returns
+    the hint with the combinatorial bound, not proven, as for a search stopped early
+    (``stats["build_stopped"]`` says why).
+
+    Raises
+    ------
+    LimitError
+        When the model would have more than ``max_pairs`` disjunctive pairs; nothing is built.
     """
     started = time.perf_counter()
+    deadline = started + time_limit
     if parameters:
         if engine == "highs":
             options["highs_options"] = {**parameters, **options.get("highs_options", {})}
@@ -79,14 +97,34 @@ def solve_milp(
             options["cbc_options"] = [*extra, *options.get("cbc_options", ())]
     makespan_upper = hint.makespan if objective.first.name == "makespan" else None
     win = windows(instance, makespan_upper=makespan_upper)
-    model = build_model(instance, objective, win=win)
+    check = _BuildCheck(instance, objective, hint, deadline, started, progress)
+    try:
+        model = build_model(
+            instance, objective, win=win, max_pairs=max_pairs, check=check, solver=f"milp-{engine}"
+        )
+    except (_BuildStopped, KeyboardInterrupt) as exc:
+        reason = str(exc) if isinstance(exc, _BuildStopped) else "interrupted"
+        return _stopped(instance, objective, engine, started, reason, check)
     stats: dict[str, Any] = {**model.size(), "time_unit_ms": win.scale.unit_ms}
     stats["build_time"] = time.perf_counter() - started
-    left = time_limit - (time.perf_counter() - started)
-    if lp_bound and left > 0:
-        stats["lp_bound"] = lp_relaxation(model, engine, max(left, 0.01))
+    left = deadline - time.perf_counter()
+    if lp_bound and not stopping.requested():
+        # A bound for the record, not the answer: skipped when handing a large model to the
+        # engine would take more than a quarter of the time left.
+        if not _too_late(model, left / 4):
+            stats["lp_bound"] = lp_relaxation(model, engine, max(left, 0.01), deadline=deadline)
+        else:
+            stats["lp_bound"] = None
+            stats["lp_bound_skipped"] = "time limit"
     stages = _Stages(
-        model, objective, engine, workers=workers, seed=seed, started=started, options=options
+        model,
+        objective,
+        engine,
+        workers=workers,
+        seed=seed,
+        started=started,
+        options=options,
+        deadline=deadline,
     )
     result = minimise_lexicographic(
         instance,
@@ -102,6 +140,103 @@ def solve_milp(
     return result
 
 
+#: Seconds per row to hand a built model to an engine (HiGHS in bulk, or CBC's MPS file):
+#: about 2 us measured at 4.3 million rows (bench/results/milp_build.md), with a margin.
+HANDOVER_S_PER_ROW = 4e-6
+
+
+def handover_seconds(model: MilpModel) -> float:
+    """About how long handing ``model`` to an engine takes."""
+    return model.problem.numConstraints() * HANDOVER_S_PER_ROW
+
+
+def _too_late(model: MilpModel, left: float) -> bool:
+    """Whether a run on ``model`` with ``left`` seconds would only hand it over: for a model
+    that takes 0.1 s or more to hand over, when ``left`` is no more than that (a small model
+    always runs, with at least 0.01 s)."""
+    handover = handover_seconds(model)
+    return handover >= 0.1 and left <= handover
+
+
+class _BuildStopped(Exception):
+    """The time limit or a stop request ended the model's building (the reason is the text)."""
+
+
+class _BuildCheck:
+    """The build's ``check(done, total)``: stops it at the deadline or on a stop request, and
+    reports progress (the hint and the combinatorial bound) while it runs."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        objective: Objective,
+        hint: Schedule,
+        deadline: float,
+        started: float,
+        progress: Progress | None,
+    ) -> None:
+        self.instance = instance
+        self.objective = objective
+        self.hint = hint
+        self.deadline = deadline
+        self.started = started
+        self.progress = progress
+        self.done = 0
+        self.total = 0
+        self._values: tuple[float, float] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if stopping.requested():
+            raise _BuildStopped("interrupted")
+        if time.perf_counter() >= self.deadline:
+            raise _BuildStopped("time limit")
+        if self.progress is not None:
+            value, bound = self.values()
+            self.progress(time.perf_counter() - self.started, value, bound)
+
+    def values(self) -> tuple[float, float]:
+        """The hint's first component and its solver-free bound."""
+        if self._values is None:
+            first = self.objective.first
+            self._values = (
+                first.evaluate(self.instance, self.hint),
+                combinatorial_bounds(self.instance, [first.name])["bound"],
+            )
+        return self._values
+
+
+def _stopped(
+    instance: Instance,
+    objective: Objective,
+    engine: Engine,
+    started: float,
+    reason: str,
+    check: _BuildCheck,
+) -> Result:
+    """The result of a build that stopped: no schedule (``solve`` returns the hint), no bound
+    of its own (``solve`` raises it to the combinatorial bound), interrupted on a stop request."""
+    stats: dict[str, Any] = {
+        "build_stopped": reason,
+        "rows_built": check.done,
+        "rows_planned": check.total,
+        "build_time": time.perf_counter() - started,
+        "stages": [{"objective": objective.first.name, "status": "UNKNOWN", "by": "build"}],
+    }
+    if reason == "interrupted":
+        stats["interrupted"] = True
+    return Result(
+        status=SolveStatus.FEASIBLE,
+        objective=None,
+        bound=tuple(-math.inf for _ in objective),
+        runtime=time.perf_counter() - started,
+        schedule=None,
+        solver=f"milp-{engine}",
+        objective_name=objective.names,
+        stats=stats,
+    )
+
+
 class _Stages:
     """The MILP as a :class:`~rtgen_opt.exact.lexicographic.StageModel`."""
 
@@ -115,7 +250,9 @@ class _Stages:
         seed: int,
         started: float,
         options: dict[str, Any],
+        deadline: float,
     ) -> None:
+        self.deadline = deadline
         self.model = model
         self.objective = objective
         self.engine = engine
@@ -128,6 +265,11 @@ class _Stages:
         self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
     ) -> Stage:
         model = self.model
+        left = self.deadline - time.perf_counter()
+        if _too_late(model, left) or stopping.requested():
+            # Not even the hand-over to the engine fits in the time left: keep the hint.
+            stats = {"engine_status": "skipped", "skipped": f"{max(left, 0.0):.2f} s left"}
+            return Stage("unknown", None, None, None, stats, stopping.requested())
         model.use_objective(k)
         term = model.terms[k]
 
@@ -145,6 +287,7 @@ class _Stages:
             start=hint_values(model, hint),
             on_progress=on_progress,
             options=self.options,
+            deadline=min(self.deadline, time.perf_counter() + max(time_limit, 0.01)),
         )
         stats = {"engine_status": str(outcome.status), **outcome.stats}
         if outcome.status is SolveStatus.INFEASIBLE:
@@ -188,7 +331,9 @@ def write_model(model: MilpModel, path: str | os.PathLike[str], fmt: str | None 
 
 
 __all__ = [
+    "DEFAULT_MAX_PAIRS",
     "MilpModel",
+    "count_pairs",
     "build_model",
     "decode",
     "hint_values",

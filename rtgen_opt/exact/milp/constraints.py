@@ -7,6 +7,10 @@ never one global constant; the formulation document says why each is valid.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
+import numpy as np
 import pulp
 
 from rtgen_opt.exact.milp.variables import Variables, job_sinks, start_bounds
@@ -14,14 +18,62 @@ from rtgen_opt.exact.windows import Windows
 from rtgen_opt.instance import Instance
 
 
+def fast_row(
+    terms: dict[pulp.LpVariable, float], sense: int, name: str, rhs: float
+) -> pulp.LpConstraint:
+    """``LpConstraint(LpAffineExpression(terms), sense, name, rhs)``, the same object made
+    without PuLP's constructors (argument checks, name translation).
+
+    ``name`` must need no translation and ``rhs`` be finite. PuLP is pinned to 3.x; the test
+    ``test_fast_row_is_pulps_row`` compares the two on every field PuLP reads.
+    """
+    expr = _new_expr(pulp.LpAffineExpression)
+    _fill(expr, terms)
+    vars(expr).update(constant=0.0, _LpAffineExpression__name=None)
+    row = _new_row(pulp.LpConstraint)
+    vars(row).update(
+        expr=expr,
+        _LpConstraint__name=name,
+        constant=0.0 - rhs,  # as PuLP: the expression's 0.0 minus the right-hand side
+        sense=sense,
+        pi=None,
+        slack=None,
+        modified=True,
+    )
+    return row
+
+
+_new_expr = pulp.LpAffineExpression.__new__
+_new_row = object.__new__
+_fill = dict.update
+
+
+#: ``check(rows_done, rows_total)`` during the build: returns, or raises to stop it.
+Check = Callable[[int, int], None]
+
+#: The build calls its ``check`` every this many rows of the disjunctive family.
+CHECK_EVERY = 4096
+
+#: Table entries turned into Python values at a time.
+_CHUNK = 1 << 16
+
+
 def add_constraints(
-    problem: pulp.LpProblem, instance: Instance, win: Windows, var: Variables
+    problem: pulp.LpProblem,
+    instance: Instance,
+    win: Windows,
+    var: Variables,
+    check: Check | None = None,
 ) -> None:
-    """Add every constraint family to ``problem``, in the order of the formulation."""
+    """Add every constraint family to ``problem``, in the order of the formulation.
+
+    ``check`` is called as the disjunctive family is built (see :data:`Check`); an exception it
+    raises stops the build.
+    """
     _assignment(problem, instance, win, var)  # (C1)
     _option_windows(problem, instance, win, var)  # (C2)
     _precedence(problem, instance, win, var)  # (C3)
-    _disjunctive(problem, win, var)  # (C4)-(C6)
+    _disjunctive(problem, win, var, check)  # (C4)-(C6)
     _drop_closure(problem, instance, var)  # (C7)
     _misses(problem, instance, win, var)  # (C8)
     _tardiness(problem, instance, win, var)  # (C9)
@@ -114,7 +166,9 @@ def _precedence(problem: pulp.LpProblem, instance: Instance, win: Windows, var: 
             )
 
 
-def _disjunctive(problem: pulp.LpProblem, win: Windows, var: Variables) -> None:
+def _disjunctive(
+    problem: pulp.LpProblem, win: Windows, var: Variables, check: Check | None = None
+) -> None:
     """(C4) one task at a time per processor; (C5) one-sided pairs; (C6) pairs kept apart.
 
     For a pair ``(t, u)`` on a shared processor ``p`` where both orders fit the windows::
@@ -125,46 +179,80 @@ def _disjunctive(problem: pulp.LpProblem, win: Windows, var: Variables) -> None:
     with ``M_tup = max(0, Smax_t + d_tp - Smin_u)``: when the constraint is switched off its
     right-hand side is at most ``Smin_u``. Where only one order fits, that order is imposed
     without an ordering binary (C5); where neither does, the two may not share ``p`` (C6).
+
+    This family is nearly all of the model (eight rows per free pair on two processors), so
+    its rows are made from coefficient arrays (:class:`~rtgen_opt.exact.milp.variables.
+    PairTable`) straight into PuLP constraints, without PuLP's expression arithmetic; every
+    :data:`CHECK_EVERY` rows ``check(done, total)`` may stop the build.
     """
-    index = {t: i for i, t in enumerate(win.tasks)}
-    for (t, u), plan in var.pairs.items():
-        i, k = index[t], index[u]
-        t_lo, t_hi = start_bounds(win, t)
-        u_lo, u_hi = start_bounds(win, u)
-
-        def big_m(first_hi: int, d_first: int, second_lo: int) -> int:
-            return max(0, first_hi + d_first - second_lo)
-
-        for p in plan.free:
-            y = var.order[t, u]
-            xt, xu = var.x[t, p], var.x[u, p]
-            d_t, d_u = win.duration[t, p], win.duration[u, p]
-            m_tu = big_m(t_hi, d_t, u_lo)
-            m_ut = big_m(u_hi, d_u, t_lo)
-            problem += (
-                var.start[u] >= var.start[t] + d_t - m_tu * (3 - y - xt - xu),
-                f"C4_{i}_{k}_{p}_tu",
-            )
-            problem += (
-                var.start[t] >= var.start[u] + d_u - m_ut * (2 + y - xt - xu),
-                f"C4_{i}_{k}_{p}_ut",
-            )
-        for p in plan.t_first:
-            xt, xu = var.x[t, p], var.x[u, p]
-            m = big_m(t_hi, win.duration[t, p], u_lo)
-            problem += (
-                var.start[u] >= var.start[t] + win.duration[t, p] - m * (2 - xt - xu),
-                f"C5_{i}_{k}_{p}",
-            )
-        for p in plan.u_first:
-            xt, xu = var.x[t, p], var.x[u, p]
-            m = big_m(u_hi, win.duration[u, p], t_lo)
-            problem += (
-                var.start[t] >= var.start[u] + win.duration[u, p] - m * (2 - xt - xu),
-                f"C5_{k}_{i}_{p}",
-            )
-        for p in plan.apart:
-            problem += var.x[t, p] + var.x[u, p] <= 1, f"C6_{i}_{k}_{p}"
+    table = var.table
+    if table is None or len(table.t) == 0:
+        return
+    tasks = win.tasks
+    # Constraint names as PuLP would store them (it translates "-+[] " to "_").
+    procs = tuple(p.translate(pulp.LpAffineExpression.trans) for p in table.processors)
+    lo = np.array([start_bounds(win, t)[0] for t in tasks], dtype=np.int64)
+    hi = np.array([start_bounds(win, t)[1] for t in tasks], dtype=np.int64)
+    dur = np.zeros((len(tasks), len(procs)), dtype=np.int64)
+    proc_index = {p: k for k, p in enumerate(table.processors)}
+    for i, t in enumerate(tasks):
+        for p in win.options[t]:
+            dur[i, proc_index[p]] = win.duration[t, p]
+    t_, u_, p_ = table.t, table.u, table.p
+    d_t, d_u = dur[t_, p_], dur[u_, p_]
+    m_tu = np.maximum(0, hi[t_] + d_t - lo[u_])  # big-M of "t then u", per entry
+    m_ut = np.maximum(0, hi[u_] + d_u - lo[t_])
+    start, x, order = var.start, var.x, var.order
+    constraints = problem._constraints  # PuLP's own store: no name check, no re-registration
+    ge, le = pulp.LpConstraintGE, pulp.LpConstraintLE
+    total, done, next_check = table.n_rows, 0, 0
+    columns = (t_, u_, p_, table.kind, d_t, d_u, m_tu, m_ut)
+    # In chunks: Python lists of the whole table would be most of the build's peak memory.
+    chunks = (
+        zip(*(col[lo : lo + _CHUNK].tolist() for col in columns), strict=True)
+        for lo in range(0, len(t_), _CHUNK)
+    )
+    for i, k, pk, kind, dt, du, mtu, mut in itertools.chain.from_iterable(chunks):
+        if check is not None and done >= next_check:
+            check(done, total)
+            next_check = done + CHECK_EVERY
+        t, u, p, pname = tasks[i], tasks[k], table.processors[pk], procs[pk]
+        st, su, xt, xu = start[t], start[u], x[t, p], x[u, p]
+        if kind == 0:  # (C4) free: an ordering binary decides
+            y = order[t, u]
+            name = f"C4_{i}_{k}_{pname}_tu"
+            terms = {su: 1, st: -1, y: -mtu, xt: -mtu, xu: -mtu} if mtu else {su: 1, st: -1}
+            constraints[name] = fast_row(terms, ge, name, dt - 3 * mtu)
+            name = f"C4_{i}_{k}_{pname}_ut"
+            terms = {st: 1, su: -1, y: mut, xt: -mut, xu: -mut} if mut else {st: 1, su: -1}
+            constraints[name] = fast_row(terms, ge, name, du - 2 * mut)
+            done += 2
+            continue
+        done += 1
+        if kind == 1:  # (C5) only t then u fits
+            name = f"C5_{i}_{k}_{pname}"
+            terms = {su: 1, st: -1, xt: -mtu, xu: -mtu} if mtu else {su: 1, st: -1}
+            constraints[name] = fast_row(terms, ge, name, dt - 2 * mtu)
+        elif kind == 2:  # (C5) only u then t fits
+            name = f"C5_{k}_{i}_{pname}"
+            terms = {st: 1, su: -1, xt: -mut, xu: -mut} if mut else {st: 1, su: -1}
+            constraints[name] = fast_row(terms, ge, name, du - 2 * mut)
+        else:  # (C6) neither order fits: not both on p
+            name = f"C6_{i}_{k}_{pname}"
+            constraints[name] = fast_row({xt: 1, xu: 1}, le, name, 1)
+    if check is not None:
+        check(total, total)
+    # What PuLP's addConstraint would have registered: every variable of these rows.
+    involved = sorted(set(t_.tolist()) | set(u_.tolist()))
+    problem._add_variables(start[tasks[i]] for i in involved)
+    problem._add_variables(order.values())
+    names = table.processors
+    problem._add_variables(
+        x[tasks[i], names[pk]] for i, pk in set(zip(t_.tolist(), p_.tolist(), strict=True))
+    )
+    problem._add_variables(
+        x[tasks[k], names[pk]] for k, pk in set(zip(u_.tolist(), p_.tolist(), strict=True))
+    )
 
 
 def _drop_closure(problem: pulp.LpProblem, instance: Instance, var: Variables) -> None:

@@ -5,8 +5,11 @@ so each engine reads it where the solver keeps it:
 
 - HiGHS runs in-process through PuLP's ``HiGHS`` interface (highspy); after the run the
   ``highspy.Highs`` object is ``problem.solverModel`` and its info holds ``mip_dual_bound``.
-  A warm start is passed with ``setSolution`` before the run; progress and Ctrl-C go through
-  HiGHS callbacks (improving solution, MIP interrupt).
+  The model is handed over in bulk -- every column, then every row, as arrays (PuLP itself
+  adds them one call at a time) -- and only the variables' values are read back. A warm start
+  is passed with ``setSolution`` before the run; progress and Ctrl-C go through HiGHS callbacks
+  (improving solution, MIP interrupt). The time limit is what is left until the deadline when
+  the run starts, so the hand-over counts.
 - CBC runs as a subprocess (``PULP_CBC_CMD``); its log is written to a temporary file and the
   last ``best possible`` value (or the final ``Lower bound:``) is the bound. A warm start is a
   MIP start file (PuLP's ``warmStart``). CBC has no callback: progress is reported once, at the
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pulp
 
 from rtgen_opt import stopping
@@ -64,6 +68,10 @@ def _apply_start(start: Mapping[pulp.LpVariable, float] | None) -> bool:
 
 
 # --------------------------------------------------------------------------- HiGHS
+#: Rows turned into arrays at a time when the model is handed to HiGHS.
+_ROWS_AT_ONCE = 1 << 16
+
+
 class _Highs(pulp.HiGHS):
     """PuLP's HiGHS interface with a warm start, progress and interrupt callbacks."""
 
@@ -72,21 +80,127 @@ class _Highs(pulp.HiGHS):
         *,
         start: Mapping[pulp.LpVariable, float] | None,
         on_progress: OnProgress | None,
+        deadline: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.start = start
         self.on_progress = on_progress
+        self.deadline = deadline
         self.interrupted = False
         self.start_used = False
+        self.columns: list[pulp.LpVariable] = []
+
+    def _columns(self, lp: pulp.LpProblem) -> list[pulp.LpVariable]:
+        """``lp.variables()`` without its scan of every row: a row registers its variables when
+        it is added (``addConstraint``, or the disjunctive family in bulk), so only the
+        objective's may be missing."""
+        if lp.objective:
+            lp._add_variables(lp.objective.keys())
+        lp._variables.sort(key=lambda v: v.name)
+        return lp._variables
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 - PuLP's name
+        """PuLP's model as HiGHS columns and rows, passed in bulk (one call for each)."""
+        import highspy
+
+        h = lp.solverModel
+        inf = highspy.kHighsInf
+        columns = self.columns = self._columns(lp)
+        n = len(columns)
+        lower = np.empty(n)
+        upper = np.empty(n)
+        integer = []
+        for i, v in enumerate(columns):
+            v.index = i
+            lower[i] = -inf if v.lowBound is None else v.lowBound
+            upper[i] = inf if v.upBound is None else v.upBound
+            if v.cat == pulp.LpInteger:
+                integer.append(i)
+        h.addVars(n, lower, upper)
+        sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
+        objective = lp.objective or {}
+        if objective:
+            cols = np.fromiter((v.index for v in objective), dtype=np.int32, count=len(objective))
+            cost = np.fromiter(objective.values(), dtype=float, count=len(objective)) * sign
+            h.changeColsCost(len(cols), cols, cost)
+        if integer and self.mip:
+            h.changeColsIntegrality(
+                len(integer),
+                np.array(integer, dtype=np.int32),
+                np.full(len(integer), highspy.HighsVarType.kInteger.value, dtype=np.uint8),
+            )
+        rows = list(lp._constraints.values())
+        m = len(rows)
+        if not m:
+            return
+        length = np.fromiter((len(row.expr) for row in rows), dtype=np.int64, count=m)
+        rhs = np.fromiter((-row.constant for row in rows), dtype=float, count=m)
+        sense = np.fromiter((row.sense for row in rows), dtype=np.int8, count=m)
+        nnz = int(length.sum())
+        # Filled a chunk of rows at a time: Python lists of every index and value would double
+        # the hand-over's memory.
+        values = np.empty(nnz)
+        indices = np.empty(nnz, dtype=np.int32)
+        at = 0
+        for lo in range(0, m, _ROWS_AT_ONCE):
+            index: list[int] = []
+            value: list[float] = []
+            for row in rows[lo : lo + _ROWS_AT_ONCE]:
+                terms = row.expr
+                index.extend([v.index for v in terms])
+                value.extend(terms.values())
+            indices[at : at + len(index)] = index
+            values[at : at + len(value)] = value
+            at += len(index)
+        keep = values != 0  # as PuLP: no explicit zeros
+        if not keep.all():
+            row_of = np.repeat(np.arange(m), length)
+            length = np.bincount(row_of[keep], minlength=m)
+            values, indices = values[keep], indices[keep]
+        starts = np.zeros(m, dtype=np.int32)
+        np.cumsum(length[:-1], out=starts[1:])
+        lo = np.where(sense == pulp.LpConstraintLE, -inf, rhs)
+        hi = np.where(sense == pulp.LpConstraintGE, inf, rhs)
+        h.addRows(m, lo, hi, len(values), starts, indices, values)
+
+    def actualSolve(self, lp: pulp.LpProblem) -> int:  # noqa: N802 - PuLP's name
+        """Configure, hand over, run; read back the variables' values (not every row's slack
+        and dual, as PuLP would) and PuLP's status."""
+        import highspy
+
+        self.createAndConfigureSolver(lp)
+        self.buildSolverModel(lp)
+        self.callSolver(lp)
+        h = lp.solverModel
+        col_value = list(h.getSolution().col_value)
+        for v in self.columns:
+            v.varValue = col_value[v.index]
+        model_status = h.getModelStatus()
+        if model_status == highspy.HighsModelStatus.kOptimal:
+            status, sol = pulp.LpStatusOptimal, pulp.LpSolutionOptimal
+        elif model_status in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
+            status, sol = pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible
+        elif h.getInfo().primal_solution_status == 2:  # feasible, stopped early
+            status, sol = pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
+        else:
+            status, sol = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+        lp.assignStatus(status, sol)
+        return status
 
     def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 - PuLP's name
         import highspy
 
         h = lp.solverModel
+        if self.deadline is not None:
+            left = min(float(self.timeLimit), self.deadline - time.perf_counter())
+            h.setOptionValue("time_limit", max(left, 0.01))
         if self.start and self.mip:
             values = [0.0] * h.getNumCol()
-            for v in lp.variables():
+            for v in self.columns:
                 values[v.index] = self.start.get(v, v.lowBound or 0.0)
             sol = highspy.HighsSolution()
             sol.col_value = values
@@ -128,13 +242,16 @@ def run_highs(
     on_progress: OnProgress | None = None,
     mip: bool = True,
     options: Mapping[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> Outcome:
-    """Solve with HiGHS (in-process). ``options`` are raw HiGHS options."""
+    """Solve with HiGHS (in-process). ``options`` are raw HiGHS options; the run stops at
+    ``time_limit`` seconds or at ``deadline`` (``time.perf_counter()``), whichever is first."""
     import highspy
 
     solver = _Highs(
         start=start,
         on_progress=on_progress,
+        deadline=deadline,
         mip=mip,
         msg=False,
         timeLimit=max(time_limit, 0.01),

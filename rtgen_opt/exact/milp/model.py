@@ -19,16 +19,18 @@ tolerances did to the continuous starts.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulp
 
+from rtgen_opt.errors import LimitError
 from rtgen_opt.exact.left_shift import left_shift_ticks
-from rtgen_opt.exact.milp.constraints import add_constraints
+from rtgen_opt.exact.milp.constraints import Check, add_constraints
 from rtgen_opt.exact.milp.engines import Outcome, run_cbc, run_highs
 from rtgen_opt.exact.milp.objective import LinearObjective, linear_objective
-from rtgen_opt.exact.milp.variables import Variables, create_variables
+from rtgen_opt.exact.milp.variables import Variables, create_variables, pair_table
 from rtgen_opt.exact.result import SolveStatus
 from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
@@ -39,6 +41,13 @@ Engine = Literal["cbc", "highs"]
 
 #: Slack (relative) when an earlier lexicographic component is fixed at its value.
 LEX_SLACK = 1e-7
+
+#: The most disjunctive pairs a model is built with by default (``max_pairs``). Nearly every
+#: row of the MILP is one of a pair's (C4)-(C6) rows, about eight per pair, and PuLP keeps each
+#: row as Python objects (about 1.1 kB): 200,000 pairs are about 1.6 million rows, 2 GB and 15 s
+#: of building; a medium scenario (1,000 tasks) has 540,000 (bench/results/milp_build.md).
+#: CP-SAT needs no such model.
+DEFAULT_MAX_PAIRS = 200_000
 
 
 @dataclass
@@ -67,7 +76,7 @@ class MilpModel:
             "variables": self.problem.numVariables(),
             "constraints": self.problem.numConstraints(),
             "order_binaries": len(self.var.order),
-            "disjunctive_pairs": len(self.var.pairs),
+            "disjunctive_pairs": self.var.table.n_pairs if self.var.table is not None else 0,
         }
 
 
@@ -76,8 +85,15 @@ def build_model(
     objective: ObjectiveLike,
     *,
     win: Windows | None = None,
+    max_pairs: int | None = DEFAULT_MAX_PAIRS,
+    check: Check | None = None,
+    solver: str = "milp",
 ) -> MilpModel:
     """The MILP of ``instance`` for a (lexicographic) objective; the first component is active.
+
+    The disjunctive pairs are counted first (:func:`~rtgen_opt.exact.milp.variables.
+    count_pairs`, array operations, well under a second at 1,000 tasks); above ``max_pairs``
+    nothing is built.
 
     Parameters
     ----------
@@ -87,6 +103,19 @@ def build_model(
         Objective name, lexicographic list or :class:`~rtgen_opt.objectives.Objective`.
     win
         Precomputed windows (e.g. with a makespan upper bound); default ``windows(instance)``.
+    max_pairs
+        The most disjunctive pairs to build (``None``: no cap); default
+        :data:`DEFAULT_MAX_PAIRS`.
+    check
+        Called as ``check(rows_done, rows_total)`` while the disjunctive rows are built; an
+        exception it raises (a time limit, a stop request) stops the build.
+    solver
+        The name the refusal gives (``milp-highs``).
+
+    Raises
+    ------
+    LimitError
+        When the model would have more than ``max_pairs`` disjunctive pairs.
 
     Examples
     --------
@@ -101,9 +130,18 @@ def build_model(
     """
     parsed = Objective.parse(objective)
     win = win or windows(instance)
+    table = pair_table(instance, win)
+    if max_pairs is not None and table.n_pairs > max_pairs:
+        raise LimitError(
+            f"{solver}: the MILP of {instance.name} ({len(instance.tasks)} tasks)",
+            table.n_pairs,
+            max_pairs,
+            f"disjunctive pairs (about {table.n_rows / 1e6:.1f} million rows)",
+            f"use --solver cpsat (default) or --max-pairs {table.n_pairs}",
+        )
     problem = pulp.LpProblem(_lp_name(instance.name), pulp.LpMinimize)
-    var = create_variables(problem, instance, win, parsed)
-    add_constraints(problem, instance, win, var)
+    var = create_variables(problem, instance, win, parsed, table)
+    add_constraints(problem, instance, win, var, check)
     objs = tuple(linear_objective(c.name, instance, win, var) for c in parsed)
     model = MilpModel(instance, win, var, problem, objs)
     model.use_objective(0)
@@ -181,7 +219,11 @@ def run_engine(
     on_progress: Any,
     mip: bool = True,
     options: dict[str, Any],
+    deadline: float | None = None,
 ) -> Outcome:
+    """One run of ``engine`` on the model's active objective, stopped by ``time_limit`` and by
+    ``deadline`` (a ``time.perf_counter()`` instant), whichever comes first: the time spent
+    handing a large model to the engine counts."""
     if engine == "highs":
         return run_highs(
             model.problem,
@@ -191,7 +233,10 @@ def run_engine(
             on_progress=on_progress,
             mip=mip,
             options=options.get("highs_options"),
+            deadline=deadline,
         )
+    if deadline is not None:
+        time_limit = min(time_limit, deadline - time.perf_counter())
     return run_cbc(
         model.problem,
         time_limit=time_limit,
@@ -204,7 +249,9 @@ def run_engine(
     )
 
 
-def lp_relaxation(model: MilpModel, engine: Engine, time_limit: float) -> float | None:
+def lp_relaxation(
+    model: MilpModel, engine: Engine, time_limit: float, *, deadline: float | None = None
+) -> float | None:
     """The LP-relaxation bound of the active objective, in the objective's units."""
     outcome = run_engine(
         engine,
@@ -216,6 +263,7 @@ def lp_relaxation(model: MilpModel, engine: Engine, time_limit: float) -> float 
         on_progress=None,
         mip=False,
         options={},
+        deadline=deadline,
     )
     if outcome.status is not SolveStatus.OPTIMAL or outcome.objective is None:
         return None
@@ -230,4 +278,12 @@ def _active(model: MilpModel) -> int:
     return 0
 
 
-__all__ = ["MilpModel", "build_model", "decode", "hint_values", "lp_relaxation", "run_engine"]
+__all__ = [
+    "DEFAULT_MAX_PAIRS",
+    "MilpModel",
+    "build_model",
+    "decode",
+    "hint_values",
+    "lp_relaxation",
+    "run_engine",
+]

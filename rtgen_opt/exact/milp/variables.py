@@ -13,11 +13,14 @@ processors in platform order, jobs and requests in the instance's order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pulp
 
-from rtgen_opt.exact.windows import Windows
+from rtgen_opt.exact.windows import Windows, windows
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import Objective
 
@@ -59,8 +62,9 @@ class Variables:
         ``job -> continuous`` / ``request -> continuous``, only for those objectives.
     makespan
         ``Cmax`` for the makespan objective.
-    pairs
-        The plan of every pair that needs a disjunctive constraint (see :class:`PairPlan`).
+    table
+        Every (pair, processor) entry that needs a disjunctive constraint (:class:`PairTable`);
+        :attr:`pairs` is the same as one :class:`PairPlan` per pair.
     """
 
     x: dict[tuple[str, str], pulp.LpVariable]
@@ -71,7 +75,16 @@ class Variables:
     tardiness: dict[str, pulp.LpVariable] = field(default_factory=dict)
     first_token: dict[str, pulp.LpVariable] = field(default_factory=dict)
     makespan: pulp.LpVariable | None = None
-    pairs: dict[Pair, PairPlan] = field(default_factory=dict)
+    table: PairTable | None = None
+    tasks: tuple[str, ...] = ()
+    _pairs: dict[Pair, PairPlan] | None = field(default=None, repr=False)
+
+    @property
+    def pairs(self) -> dict[Pair, PairPlan]:
+        """The plan of every pair with a disjunctive constraint, in ``(t, u)`` task order."""
+        if self._pairs is None:
+            self._pairs = {} if self.table is None else plans(self.table, self.tasks)
+        return self._pairs
 
     def duration(self, win: Windows, task: str) -> pulp.LpAffineExpression:
         """``sum_p d[t,p] x[t,p]``: the task's duration (0 when it is dropped)."""
@@ -98,6 +111,135 @@ def job_sinks(instance: Instance) -> dict[str, tuple[str, ...]]:
     return out
 
 
+#: Kinds of a (pair, processor) entry of :class:`PairTable`, in :class:`PairPlan`'s field order.
+KINDS = ("free", "t_first", "u_first", "apart")
+
+#: Up to this many tasks, reachability is a packed bit matrix (n^2 / 8 bytes: 200 MB at 40,000).
+_MATRIX_TASKS = 40_000
+
+
+@dataclass(frozen=True)
+class PairTable:
+    """Every (pair, shared processor) entry that needs a disjunctive constraint, as arrays.
+
+    Row ``r`` is the pair ``(tasks[t[r]], tasks[u[r]])`` (topological indices, ``t < u``) on
+    processor ``processors[p[r]]``, of kind ``KINDS[kind[r]]``; rows are sorted by
+    ``(t, u, kind, processor name)``, the order of the pairs' plans. The constraints are built from these arrays in bulk.
+    """
+
+    t: np.ndarray
+    u: np.ndarray
+    p: np.ndarray
+    kind: np.ndarray
+    processors: tuple[str, ...]
+
+    @property
+    def n_pairs(self) -> int:
+        """The number of distinct pairs (what the ``max_pairs`` cap counts)."""
+        if len(self.t) == 0:
+            return 0
+        key = self.t.astype(np.int64) << 32 | self.u
+        return int(np.count_nonzero(key[1:] != key[:-1]) + 1)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of (C4)-(C6): two per free entry, one per other entry."""
+        return int(len(self.kind) + np.count_nonzero(self.kind == 0))
+
+
+def _reachability(instance: Instance, win: Windows) -> Callable[[np.ndarray, np.ndarray], Any]:
+    """``reaches(t, u)`` over index arrays: whether a precedence path leads from ``t`` to ``u``."""
+    index = {t: i for i, t in enumerate(win.tasks)}
+    g = instance.graph
+    n = len(win.tasks)
+    if n <= _MATRIX_TASKS:
+        width = (n + 7) // 8
+        bits = np.zeros((n, width), dtype=np.uint8)
+        for t in reversed(win.tasks):
+            i = index[t]
+            for v in g.successors(t):
+                k = index[v]
+                bits[i] |= bits[k]
+                bits[i, k >> 3] |= np.uint8(1 << (k & 7))
+
+        def reaches(t: np.ndarray, u: np.ndarray) -> np.ndarray:
+            return (bits[t, u >> 3] >> (u & 7).astype(np.uint8)) & 1 == 1
+
+        return reaches
+    reach: dict[int, int] = {}  # Python integers as bitsets: slower, but no n^2 matrix
+    for t in reversed(win.tasks):
+        acc = 0
+        for v in g.successors(t):
+            acc |= reach[index[v]] | (1 << index[v])
+        reach[index[t]] = acc
+
+    def reaches_slow(t: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return np.fromiter(
+            (reach[a] >> b & 1 for a, b in zip(t.tolist(), u.tolist(), strict=True)),
+            dtype=bool,
+            count=len(t),
+        )
+
+    return reaches_slow
+
+
+def pair_table(instance: Instance, win: Windows) -> PairTable:
+    """The (pair, processor) entries that need a disjunctive constraint (see :func:`plan_pairs`),
+    computed with array operations: cheap enough to count before anything is built."""
+    n_index = {t: i for i, t in enumerate(win.tasks)}
+    procs = tuple(instance.processors)
+    reaches = _reachability(instance, win)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for k, p in enumerate(procs):
+        members = [t for t in win.tasks if p in win.options[t]]
+        if len(members) < 2:
+            continue
+        idx = np.array([n_index[t] for t in members], dtype=np.int64)
+        est = np.array([win.est[t, p] for t in members], dtype=np.int64)
+        dur = np.array([win.duration[t, p] for t in members], dtype=np.int64)
+        lct = np.array([win.lct(t, p) for t in members], dtype=np.int64)
+        # Sweep by earliest start: b (after a) overlaps a on p only if it starts before a's lct.
+        order = np.lexsort((idx, est))
+        idx, est, dur, lct = idx[order], est[order], dur[order], lct[order]
+        stop = np.searchsorted(est, lct, side="left")
+        count = np.maximum(stop - np.arange(len(est)) - 1, 0)
+        total = int(count.sum())
+        if total == 0:
+            continue
+        a = np.repeat(np.arange(len(est)), count)
+        first = np.cumsum(count) - count
+        b = a + 1 + (np.arange(total) - np.repeat(first, count))
+        keep = lct[b] > est[a]
+        a, b = a[keep], b[keep]
+        swap = idx[a] > idx[b]
+        ta, ub = np.where(swap, b, a), np.where(swap, a, b)  # positions of t and u
+        ordered = reaches(idx[ta], idx[ub])
+        ta, ub = ta[~ordered], ub[~ordered]
+        # t then u fits iff max(est_t + d_t, est_u) + d_u <= lct_u; u then t likewise.
+        tu = np.maximum(est[ta] + dur[ta], est[ub]) + dur[ub] <= lct[ub]
+        ut = np.maximum(est[ub] + dur[ub], est[ta]) + dur[ta] <= lct[ta]
+        kind = np.where(tu & ut, 0, np.where(tu, 1, np.where(ut, 2, 3))).astype(np.int8)
+        parts.append((idx[ta], idx[ub], np.full(len(ta), k, dtype=np.int32), kind))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return PairTable(empty, empty, empty.astype(np.int32), empty.astype(np.int8), procs)
+    t, u, p_, kind = (np.concatenate(col) for col in zip(*parts, strict=True))
+    name_rank = np.argsort(np.argsort(np.array(procs, dtype=object)))  # processor name order
+    order = np.lexsort((name_rank[p_], kind, u, t))
+    return PairTable(t[order], u[order], p_[order], kind[order], procs)
+
+
+def count_pairs(instance: Instance, win: Windows | None = None) -> int:
+    """How many disjunctive pairs the MILP of ``instance`` has, before building anything.
+
+    It is ``len(build_model(instance, ...).var.pairs)``: the pairs of tasks that share an
+    eligible processor whose windows overlap there, not ordered by a precedence path. The
+    model's size (rows, memory, build time) grows with it; :func:`rtgen_opt.exact.milp.
+    solve_milp` refuses a model above its ``max_pairs`` cap.
+    """
+    return pair_table(instance, win or windows(instance)).n_pairs
+
+
 def plan_pairs(instance: Instance, win: Windows) -> dict[Pair, PairPlan]:
     """The pairs that need a disjunctive constraint, and which kind on each shared processor.
 
@@ -105,54 +247,41 @@ def plan_pairs(instance: Instance, win: Windows) -> dict[Pair, PairPlan]:
     windows keep the two apart in time. Otherwise, per shared processor ``p``, the order ``t``
     then ``u`` fits iff ``max(est[t,p] + d[t,p], est[u,p]) + d[u,p] <= lct[u,p]``.
     """
-    index = {t: i for i, t in enumerate(win.tasks)}
-    # Descendants as bitsets over the topological index: cheap reachability for every pair.
-    reach: dict[str, int] = {}
-    g = instance.graph
-    for t in reversed(win.tasks):
-        bits = 0
-        for v in g.successors(t):
-            bits |= reach[v] | (1 << index[v])
-        reach[t] = bits
+    return plans(pair_table(instance, win), win.tasks)
 
-    by_proc: dict[str, list[str]] = {p: [] for p in instance.processors}
-    for t in win.tasks:
-        for p in win.options[t]:
-            by_proc[p].append(t)
 
-    def fits(a: str, b: str, p: str) -> bool:
-        d_a, d_b = win.duration[a, p], win.duration[b, p]
-        return max(win.est[a, p] + d_a, win.est[b, p]) + d_b <= win.lct(b, p)
-
-    found: dict[Pair, dict[str, list[str]]] = {}
-    for p, members in by_proc.items():
-        # Sweep by earliest start: a pair overlaps on p only if the later-starting task starts
-        # before the earlier one's latest completion.
-        members = sorted(members, key=lambda t: (win.est[t, p], index[t]))
-        for i, a in enumerate(members):
-            lct_a = win.lct(a, p)
-            for b in members[i + 1 :]:
-                if win.est[b, p] >= lct_a:
-                    break
-                t, u = (a, b) if index[a] < index[b] else (b, a)
-                if reach[t] >> index[u] & 1:
-                    continue
-                if win.lct(b, p) <= win.est[a, p]:
-                    continue
-                tu, ut = fits(t, u, p), fits(u, t, p)
-                kind = "free" if tu and ut else "t_first" if tu else "u_first" if ut else "apart"
-                found.setdefault((t, u), {}).setdefault(kind, []).append(p)
-    return {
-        pair: PairPlan(**{k: tuple(sorted(v)) for k, v in kinds.items()})
-        for pair, kinds in sorted(found.items(), key=lambda kv: (index[kv[0][0]], index[kv[0][1]]))
-    }
+def plans(table: PairTable, tasks: tuple[str, ...]) -> dict[Pair, PairPlan]:
+    """The :class:`PairPlan` of every pair of ``table``, in ``(t, u)`` order."""
+    out: dict[Pair, PairPlan] = {}
+    procs = table.processors
+    current: tuple[int, int] | None = None
+    kinds: dict[str, list[str]] = {}
+    for t, u, p, kind in zip(
+        table.t.tolist(), table.u.tolist(), table.p.tolist(), table.kind.tolist(), strict=True
+    ):
+        if (t, u) != current:
+            if current is not None:
+                out[tasks[current[0]], tasks[current[1]]] = PairPlan(
+                    **{k: tuple(v) for k, v in kinds.items()}
+                )
+            current, kinds = (t, u), {}
+        kinds.setdefault(KINDS[kind], []).append(procs[p])
+    if current is not None:
+        out[tasks[current[0]], tasks[current[1]]] = PairPlan(
+            **{k: tuple(v) for k, v in kinds.items()}
+        )
+    return out
 
 
 def create_variables(
-    problem: pulp.LpProblem, instance: Instance, win: Windows, objective: Objective
+    problem: pulp.LpProblem,
+    instance: Instance,
+    win: Windows,
+    objective: Objective,
+    table: PairTable | None = None,
 ) -> Variables:
     """All variables the model needs for ``objective``, added to ``problem`` (see the module
-    docstring)."""
+    docstring); ``table`` is the :func:`pair_table` when the caller has it already."""
 
     def binary(name: str) -> pulp.LpVariable:
         return problem.add_variable(name, 0, 1, pulp.LpBinary)
@@ -166,12 +295,18 @@ def create_variables(
     for t in win.tasks:
         lo, hi = start_bounds(win, t)
         start[t] = problem.add_variable(f"S_{index[t]}", lo, hi)
-    pairs = plan_pairs(instance, win)
+    if table is None:
+        table = pair_table(instance, win)
+    free = table.kind == 0
+    tasks = win.tasks
     order = {
-        (t, u): binary(f"y_{index[t]}_{index[u]}") for (t, u), plan in pairs.items() if plan.free
+        (tasks[i], tasks[k]): binary(f"y_{i}_{k}")
+        for i, k in dict.fromkeys(zip(table.t[free].tolist(), table.u[free].tolist(), strict=True))
     }
     dropped = {j: binary(f"drop_{job_index[j]}") for j in instance.jobs if j in instance.droppable}
-    out = Variables(x=x, start=start, order=order, dropped=dropped, pairs=pairs)
+    out = Variables(
+        x=x, start=start, order=order, dropped=dropped, table=table, tasks=tuple(win.tasks)
+    )
 
     sinks = job_sinks(instance)
     if objective.has("misses"):
