@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rtgen_opt import stopping
-from rtgen_opt.exact.cpsat.model import CpsatModel, StageResult, solver_parameters
+from rtgen_opt.exact.cpsat.model import POOL, CpsatModel, StageResult, solver_parameters
 from rtgen_opt.exact.lexicographic import Progress, Stage, minimise_lexicographic
 from rtgen_opt.exact.result import Result
 from rtgen_opt.instance import Instance
@@ -50,17 +50,25 @@ def solve(
     probe: bool = True,
     fixed: Mapping[str, float] | None = None,
     latest_end: float | None = None,
+    pool: bool = POOL,
 ) -> Result:
     """Minimise ``objective`` (lexicographically) with CP-SAT; see the module docstring.
 
     ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
     ``cumulative`` adds the redundant task cumulative constraints (C9); ``probe`` enables the
     feasibility probes of :func:`_minimise` for the components in :data:`PROBED`; ``fixed``
-    and ``latest_end`` frame a window of a larger schedule (C13, see :class:`CpsatModel`).
+    and ``latest_end`` frame a window of a larger schedule (C13, see :class:`CpsatModel`);
+    ``pool`` models identical processors as one cumulative each (:mod:`.pools`).
     """
     started = time.perf_counter()
     model = CpsatModel(
-        instance, objective, hint, cumulative=cumulative, fixed=fixed, latest_end=latest_end
+        instance,
+        objective,
+        hint,
+        cumulative=cumulative,
+        fixed=fixed,
+        latest_end=latest_end,
+        pool=pool,
     )
     stages = _Stages(model, workers=workers, seed=seed, parameters=parameters, probe=probe)
     result = minimise_lexicographic(
@@ -74,7 +82,9 @@ def solve(
         started=started,
     )
     result.stats.update(
-        horizon_ms=model.win.to_ms(model.win.horizon), unit_ms=model.win.scale.unit_ms
+        horizon_ms=model.win.to_ms(model.win.horizon),
+        unit_ms=model.win.scale.unit_ms,
+        pools=[list(ms) for ms in model.pools.members.values() if len(ms) > 1],
     )
     return result
 
