@@ -177,7 +177,9 @@ class CpsatModel:
         win = self.pools.reduce(win)
         self.win: Windows = win
         self.model = cp_model.CpModel()
-        self.vars = Variables(self.model, instance, win, objective, makespan_lb=lb, pools=self.pools)
+        self.vars = Variables(
+            self.model, instance, win, objective, makespan_lb=lb, pools=self.pools
+        )
         constraints = Constraints(self.model, self.vars, cumulative=cumulative)
         constraints.add_all(objective)
         if fixed or latest_end is not None:
