@@ -218,13 +218,20 @@ def main() -> None:
                         f"{res['bound']} {res['time_s']:.2f}s",
                         flush=True,
                     )
+        # After every seed, so that a run cut short still leaves the seeds it finished.
+        write(args.out, rows, args.seeds[: args.seeds.index(seed) + 1], args.procs, models)
+
+
+def write(
+    out: str, rows: list[dict], seeds: list[int], procs: list[int], models: list[str]
+) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
         writer.writerow({**r, "time_s": f"{r['time_s']:.3f}"})
-    write_atomic(Path(args.out + ".csv"), buf.getvalue())
-    write_atomic(Path(args.out + ".md"), summarise(rows, args.seeds, args.procs, models))
+    write_atomic(Path(out + ".csv"), buf.getvalue())
+    write_atomic(Path(out + ".md"), summarise(rows, seeds, procs, models))
 
 
 if __name__ == "__main__":
