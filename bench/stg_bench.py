@@ -125,6 +125,7 @@ def summarise(rows: list[dict], seeds: list[int], procs: list[int], models: list
     by = {(r["seed"], r["m"], r["graph"], r["model"]): r for r in rows}
     header = ["m"] + [f"proven {k}" for k in models]
     header += ["plain proves, ours not", "ours proven = listed opt", "time ours/plain (geomean)"]
+    header += [f"median time {k} (s)" for k in models]
     out.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
     for m in procs:
         opt = listed_optima(m)
@@ -158,6 +159,10 @@ def summarise(rows: list[dict], seeds: list[int], procs: list[int], models: list
             f"{match}/{len(listed)}",
         ]
         cells.append(f"{geo:.2f}")
+        for k in models:
+            cells.append(
+                f"{statistics.median(by[s, m, g, k]['time_s'] for s in seeds for g in graphs):.2f}"
+            )
         out.write("| " + " | ".join(cells) + " |\n")
     out.write(
         '\nProven counts: median [min-max] over the seeds. "ours proven = listed opt": proven '
@@ -165,6 +170,21 @@ def summarise(rows: list[dict], seeds: list[int], procs: list[int], models: list
         "optimum. Time ratio: per (seed, graph), wall time of ours (hint, model, solve, "
         "validation) over the plain model's solve, geometric mean.\n\n"
     )
+    for m in procs:
+        opt = listed_optima(m)
+        closed = sorted(
+            {
+                f"{g} = {by[s, m, g, 'ours']['value']:g}"
+                for s in seeds
+                for g in graphs
+                if g not in opt and by[s, m, g, "ours"]["status"] == "optimal"
+            }
+        )
+        if closed:
+            out.write(
+                f"Listed as open at m = {m} and proven by ours (validated schedule, bound = "
+                f"value): {', '.join(closed)}.\n\n"
+            )
     out.write("## Per graph (status value/bound time, seed by seed)\n\n")
     out.write(
         "| m | graph | listed | " + " | ".join(models) + " |\n|" + "---|" * (3 + len(models)) + "\n"
@@ -185,6 +205,25 @@ def summarise(rows: list[dict], seeds: list[int], procs: list[int], models: list
     return out.getvalue()
 
 
+def _read_csv(path: str, limit: float, workers: int) -> list[dict]:
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            rows.append(
+                {
+                    **r,
+                    "seed": int(r["seed"]),
+                    "m": int(r["m"]),
+                    "value": float(r["value"]) if r["value"] else None,
+                    "bound": float(r["bound"]) if r["bound"] else None,
+                    "time_s": float(r["time_s"]),
+                    "limit": limit,
+                    "workers": workers,
+                }
+            )
+    return rows
+
+
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:g}"
 
@@ -199,7 +238,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--variant", action="append", default=[], choices=["nopool"])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "stg"))
+    ap.add_argument("--from-csv", action="store_true", help="only rewrite OUT.md from OUT.csv")
     args = ap.parse_args()
+    if args.from_csv:
+        rows = _read_csv(args.out + ".csv", args.time_limit, args.workers)
+        seeds = sorted({r["seed"] for r in rows})
+        models = list(dict.fromkeys(r["model"] for r in rows))
+        procs = sorted({r["m"] for r in rows})
+        write_atomic(Path(args.out + ".md"), summarise(rows, seeds, procs, models))
+        return
     files = sorted((STG / "50").glob("rand*.stg"))[: args.graphs]
     if args.only:
         files = [STG / "50" / f"{g}.stg" for g in args.only]
