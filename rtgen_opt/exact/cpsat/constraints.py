@@ -93,9 +93,9 @@ class Constraints:
         """(C4) one task at a time per processor: no overlap of its chosen options; for a pool
         of ``k`` identical processors (:mod:`.pools`), at most ``k`` of its options at once.
 
-        The pool's cumulative replaces ``k`` optional intervals per task and ``k`` no-overlaps
-        (Kasahara STG, 50 tasks, m = 8: the plain cumulative model proves what the per-processor
-        model does not; ``bench/results/stg.md``).
+        The pool's cumulative replaces ``k`` optional intervals per task and ``k`` no-overlaps,
+        so that a ``P|prec|Cmax`` instance is the textbook cumulative model (plus the redundant
+        constraints) rather than ``k`` times the interval literals (``bench/results/stg.md``).
         """
         pools = self.v.pools
         per_proc: dict[str, list[cp_model.IntervalVar]] = {p: [] for p in self.instance.processors}

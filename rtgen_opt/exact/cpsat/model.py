@@ -43,7 +43,7 @@ PROBE_SUBSOLVERS = ("no_lp", "default_lp")
 #: leaves out: they decide probes near the load bound, but slow the optimiser's proofs.
 PROBE_LOAD_PER_SET = True
 #: Identical processors become one pool with a cumulative (C4) instead of one no-overlap each
-#: (:mod:`.pools`): measured on the Kasahara STG graphs, ``bench/results/stg.md``.
+#: (:mod:`.pools`); Kasahara STG graphs with and without: ``bench/results/stg*.md``.
 POOL = True
 
 
