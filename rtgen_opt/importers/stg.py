@@ -21,19 +21,11 @@ import networkx as nx
 
 from rtgen_opt.errors import SpecError
 from rtgen_opt.files import read_text
+from rtgen_opt.importers.text import ints
 from rtgen_opt.instance import Instance, Platform
 
 #: Processors when none are given (``rtgen-opt solve FILE.stg``).
 DEFAULT_PROCESSORS = 4
-
-
-def _ints(path: str, lineno: int, line: str) -> list[int]:
-    try:
-        return [int(x) for x in line.split()]
-    except ValueError:
-        raise SpecError(
-            path, f"line {lineno}", f"expected integers, got {line.strip()!r}"
-        ) from None
 
 
 def read_stg(path: str | os.PathLike[str], processors: int = DEFAULT_PROCESSORS) -> Instance:
@@ -66,7 +58,7 @@ def read_stg(path: str | os.PathLike[str], processors: int = DEFAULT_PROCESSORS)
     ]
     if not lines:
         raise SpecError(path, None, "empty file")
-    head = _ints(path, *lines[0])
+    head = ints(path, *lines[0])
     if len(head) != 1 or head[0] < 0:
         raise SpecError(path, f"line {lines[0][0]}", "expected the number of tasks")
     n = head[0]
@@ -78,7 +70,7 @@ def read_stg(path: str | os.PathLike[str], processors: int = DEFAULT_PROCESSORS)
     names = [f"p{k}" for k in range(processors)]
     g = nx.DiGraph()
     for expected, (lineno, line) in enumerate(rows):
-        vals = _ints(path, lineno, line)
+        vals = ints(path, lineno, line)
         if len(vals) < 3 or vals[0] != expected or len(vals) != 3 + vals[2]:
             raise SpecError(
                 path, f"line {lineno}", f"expected 'id time npred pred...' for task {expected}"
