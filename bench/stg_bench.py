@@ -16,10 +16,10 @@ values against the listed optima (``optima/Case50_{m}_OPT.csv``), and the geomet
 our time over the plain model's.
 
 Usage (the committed tables: 12 graphs x 3 m x 3 seeds x 3 models at 10 s, 9 min; then the
-four graphs whose optimum the list leaves open at both m = 4 and m = 8)::
+four graphs whose optimum the list leaves open at both m = 4 and m = 8, at m = 8)::
 
     flock /tmp/rtgen-bench.lock python bench/stg_bench.py --graphs 12 --variant nopool
-    flock /tmp/rtgen-bench.lock python bench/stg_bench.py --variant nopool --procs 4 8 \
+    flock /tmp/rtgen-bench.lock python bench/stg_bench.py --variant nopool --procs 8 \
         --only rand0093 rand0110 rand0117 rand0177 --out bench/results/stg_open
 
 Smoke test::
