@@ -95,7 +95,8 @@ class Constraints:
 
         The pool's cumulative replaces ``k`` optional intervals per task and ``k`` no-overlaps,
         so that a ``P|prec|Cmax`` instance is the textbook cumulative model (plus the redundant
-        constraints) rather than ``k`` times the interval literals (``bench/results/stg.md``).
+        constraints) rather than ``k`` times the interval literals (STG graphs at m = 8:
+        proven 4/4 with pools, 2/4 without; ``bench/results/stg_open.md``).
         """
         pools = self.v.pools
         per_proc: dict[str, list[cp_model.IntervalVar]] = {p: [] for p in self.instance.processors}
