@@ -8,6 +8,8 @@ suffix          read as
 ``.yaml/.yml``  a scenario, compiled (:func:`rtgen_opt.compile`, with the overrides given)
 ``.m``          an XRBench MAESTRO usage scenario (:mod:`rtgen_opt.importers.xrbench`), compiled
 ``.fjs/.txt``   a flexible job shop instance (:mod:`rtgen_opt.importers.fjsp`)
+``.stg``        a Kasahara STG task graph on identical processors (:mod:`rtgen_opt.importers.stg`;
+                ``processors=m``, default 4)
 =============== ============================================================================
 
 It sits above :mod:`rtgen_opt.spec`, :mod:`rtgen_opt.compile` and :mod:`rtgen_opt.importers`,
@@ -25,6 +27,7 @@ from typing import Any
 from rtgen_opt.compile import compile
 from rtgen_opt.errors import SpecError
 from rtgen_opt.importers.fjsp import read_fjsp
+from rtgen_opt.importers.stg import DEFAULT_PROCESSORS, read_stg
 from rtgen_opt.importers.xrbench import read_scenario
 from rtgen_opt.instance import Instance
 from rtgen_opt.spec import ScenarioSpec, load
@@ -57,6 +60,12 @@ def _fjsp(path: Path, **overrides: Any) -> Instance:
     return read_fjsp(path)
 
 
+def _stg(path: Path, processors: int = DEFAULT_PROCESSORS, **overrides: Any) -> Instance:
+    if overrides:
+        raise SpecError(str(path), None, f"{', '.join(overrides)}: only a scenario compiles")
+    return read_stg(path, processors=processors)
+
+
 #: Instance file suffix -> reader ``(path, **compile overrides) -> Instance``.
 READERS: dict[str, Callable[..., Instance]] = {
     ".json": _json,
@@ -65,6 +74,7 @@ READERS: dict[str, Callable[..., Instance]] = {
     ".m": _xrbench,
     ".fjs": _fjsp,
     ".txt": _fjsp,
+    ".stg": _stg,
 }
 INSTANCE_SUFFIXES = tuple(READERS)
 
@@ -80,7 +90,8 @@ def load_instance(path: str | os.PathLike[str], **overrides: Any) -> Instance:
     docstring for the formats).
 
     ``overrides`` (``seed``, ``granularity``, ``miss_mode``, ``horizon_ms``) go to
-    :func:`rtgen_opt.compile` for the formats that compile a scenario.
+    :func:`rtgen_opt.compile` for the formats that compile a scenario; an STG file takes
+    ``processors``.
 
     Raises
     ------

@@ -24,16 +24,8 @@ import networkx as nx
 
 from rtgen_opt.errors import SpecError
 from rtgen_opt.files import read_text
+from rtgen_opt.importers.text import ints
 from rtgen_opt.instance import Instance, Platform
-
-
-def _ints(path: str, lineno: int, line: str) -> list[int]:
-    try:
-        return [int(x) for x in line.split()]
-    except ValueError:
-        raise SpecError(
-            path, f"line {lineno}", f"expected integers, got {line.strip()!r}"
-        ) from None
 
 
 def _build(name: str, m: int, jobs: list[list[dict[int, int]]]) -> Instance:
@@ -59,11 +51,11 @@ def _read_txt(path: str, lines: list[tuple[int, str]]) -> Instance:
     if len(lines) < 3:
         raise SpecError(path, None, "expected n jobs, m machines and operations per job")
     (ln, n_line), (lm, m_line), (lo, ops_line) = lines[:3]
-    n, m = _ints(path, ln, n_line), _ints(path, lm, m_line)
+    n, m = ints(path, ln, n_line), ints(path, lm, m_line)
     if len(n) != 1 or len(m) != 1 or n[0] <= 0 or m[0] <= 0:
         raise SpecError(path, "line 1-2", "expected one positive job count and machine count")
     n, m = n[0], m[0]
-    ops = _ints(path, lo, ops_line)
+    ops = ints(path, lo, ops_line)
     if len(ops) != n or any(k <= 0 for k in ops):
         raise SpecError(path, f"line {lo}", f"expected {n} positive operation counts")
     rows = lines[3:]
@@ -75,7 +67,7 @@ def _read_txt(path: str, lines: list[tuple[int, str]]) -> Instance:
         job = []
         for _ in range(count):
             lineno, line = next(it)
-            durs = _ints(path, lineno, line)
+            durs = ints(path, lineno, line)
             if len(durs) != m or any(d < 0 for d in durs):
                 raise SpecError(path, f"line {lineno}", f"expected {m} durations >= 0")
             eligible = {k: d for k, d in enumerate(durs) if d > 0}
@@ -96,7 +88,7 @@ def _read_fjs(path: str, lines: list[tuple[int, str]]) -> Instance:
         raise SpecError(path, None, f"expected {n} job lines, got {len(lines) - 1}")
     jobs = []
     for lineno, line in lines[1 : n + 1]:
-        vals = _ints(path, lineno, line)
+        vals = ints(path, lineno, line)
         pos, job = 1, []
         try:
             for _ in range(vals[0]):

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rtgen_opt import stopping
-from rtgen_opt.exact.cpsat.model import CpsatModel, StageResult, solver_parameters
+from rtgen_opt.exact.cpsat.model import POOL, CpsatModel, StageResult, solver_parameters
 from rtgen_opt.exact.lexicographic import Progress, Stage, minimise_lexicographic
 from rtgen_opt.exact.result import Result
 from rtgen_opt.instance import Instance
@@ -50,17 +50,25 @@ def solve(
     probe: bool = True,
     fixed: Mapping[str, float] | None = None,
     latest_end: float | None = None,
+    pool: bool = POOL,
 ) -> Result:
     """Minimise ``objective`` (lexicographically) with CP-SAT; see the module docstring.
 
     ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
     ``cumulative`` adds the redundant task cumulative constraints (C9); ``probe`` enables the
     feasibility probes of :func:`_minimise` for the components in :data:`PROBED`; ``fixed``
-    and ``latest_end`` frame a window of a larger schedule (C13, see :class:`CpsatModel`).
+    and ``latest_end`` frame a window of a larger schedule (C13, see :class:`CpsatModel`);
+    ``pool`` models identical processors as one cumulative each (:mod:`.pools`).
     """
     started = time.perf_counter()
     model = CpsatModel(
-        instance, objective, hint, cumulative=cumulative, fixed=fixed, latest_end=latest_end
+        instance,
+        objective,
+        hint,
+        cumulative=cumulative,
+        fixed=fixed,
+        latest_end=latest_end,
+        pool=pool,
     )
     stages = _Stages(model, workers=workers, seed=seed, parameters=parameters, probe=probe)
     result = minimise_lexicographic(
@@ -74,7 +82,9 @@ def solve(
         started=started,
     )
     result.stats.update(
-        horizon_ms=model.win.to_ms(model.win.horizon), unit_ms=model.win.scale.unit_ms
+        horizon_ms=model.win.to_ms(model.win.horizon),
+        unit_ms=model.win.scale.unit_ms,
+        pools=[list(ms) for ms in model.pools.members.values() if len(ms) > 1],
     )
     return result
 
@@ -135,15 +145,17 @@ def _minimise(
     parameters: Mapping[str, Any] | None,
     probe: bool,
 ) -> StageResult:
-    """Minimise component ``k``: optimise, then probe ``z_k <= incumbent - 1``, then optimise.
+    """Minimise component ``k``: optimise, then probe between bound and incumbent, then optimise.
 
     Without ``probe`` one optimisation run. With it ("destructive lower bounding", from the
     top): the optimiser runs until, after ``PROBE_AFTER`` of the time, the gap is small (or to
-    the end, if it never is); while the gap is small
-    (``PROBE_GAP``) a feasibility probe (:meth:`CpsatModel.probe`) asks for a schedule better
-    than the incumbent -- infeasible proves the incumbent optimal, feasible improves it (and
-    the next probe asks for better still); an undecided probe stops probing, and the optimiser
-    continues from the best schedule with the proven bound for the time left.
+    the end, if it never is); while the gap is small (``PROBE_GAP``) feasibility probes
+    (:meth:`CpsatModel.probe`) ask for a schedule with ``z_k <= t`` at targets chosen by
+    :func:`next_probe` -- galloping down from the incumbent (``z - 1``, ``z - 2``, ``z - 4``,
+    ...) until a probe is infeasible, then bisecting between bound and incumbent; infeasible
+    at ``t`` proves ``t + 1`` a bound, feasible improves the incumbent (to at most ``t``). An
+    undecided probe stops probing, and the optimiser continues from the best schedule with the
+    proven bound for the time left. Every probe's outcome is in ``stats["probes"]``.
     """
     started = time.perf_counter()
     run = dict(workers=workers, seed=seed, progress=progress, parameters=parameters)
@@ -166,20 +178,23 @@ def _minimise(
     probes: list[dict[str, Any]] = []
     stats = {**first.stats, "probes": probes}
     interrupted = False
+    step = 1  # galloping step; 0 once a probe was infeasible (bisection)
 
     def left() -> float:
         return time_limit - (time.perf_counter() - started)
 
     while value > bound and small_gap(value, bound) and left() > 0.5:
         limit = left() * PROBE_SHARE
+        target = next_probe(value, bound, step)
         found = model.probe(
-            k, value - 1, time_limit=limit, workers=workers, seed=seed, parameters=parameters
+            k, target, time_limit=limit, workers=workers, seed=seed, parameters=parameters
         )
-        probes.append(found.stats)
+        probes.append({**found.stats, "outcome": found.status})
         if found.status == "infeasible":
-            bound = value
+            bound, step = target + 1, 0
         elif found.status == "feasible":
             value, schedule = found.value, found.schedule
+            step = 2 * step
         else:
             # Undecided well before its limit: Ctrl-C (CP-SAT caught SIGINT).
             interrupted = stopping.requested() or found.stats["wall_s"] < 0.9 * limit - 0.05
@@ -205,3 +220,18 @@ def _minimise(
     status = "optimal" if value <= bound else "feasible"
     stats.update(objective_int=value, bound_int=bound, status=status.upper())
     return StageResult(status, value, bound, schedule, stats, interrupted)
+
+
+def next_probe(value: int, bound: int, step: int) -> int:
+    """The target ``t`` of the next probe ``z <= t``, for ``bound < value``.
+
+    Galloping (``step > 0``): ``value - step``, never below ``bound``; bisection (``step``
+    0, after an infeasible probe): the middle of ``[bound, value - 1]``. Either way a probe
+    decides at least one value, and the number of probes to close a gap ``g`` is ``O(log g)``.
+
+    >>> [next_probe(100, 0, s) for s in (1, 2, 4, 128)], next_probe(100, 90, 0)
+    ([99, 98, 96, 0], 94)
+    """
+    if step > 0:
+        return max(bound, value - step)
+    return (bound + value - 1) // 2

@@ -22,6 +22,7 @@ from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact.bounds import makespan_bounds
 from rtgen_opt.exact.cpsat.constraints import Constraints
 from rtgen_opt.exact.cpsat.objective import Term, Terms
+from rtgen_opt.exact.cpsat.pools import Pools, identical_processors
 from rtgen_opt.exact.cpsat.variables import HintValues, Variables
 from rtgen_opt.exact.lexicographic import Progress
 from rtgen_opt.exact.windows import Windows, windows
@@ -41,6 +42,9 @@ PROBE_SUBSOLVERS = ("no_lp", "default_lp")
 #: Probes add the per-set processor loads (C10 with ``per_set``) that the optimisation model
 #: leaves out: they decide probes near the load bound, but slow the optimiser's proofs.
 PROBE_LOAD_PER_SET = True
+#: Identical processors become one pool with a cumulative (C4) instead of one no-overlap each
+#: (:mod:`.pools`); Kasahara STG graphs with and without: ``bench/results/stg*.md``.
+POOL = True
 
 
 def solver_parameters(
@@ -153,9 +157,10 @@ class CpsatModel:
         cumulative: bool = False,
         fixed: Mapping[str, float] | None = None,
         latest_end: float | None = None,
+        pool: bool = POOL,
     ) -> None:
         """The model; ``fixed`` (task -> start, ms) and ``latest_end`` (ms) frame a window of a
-        larger schedule (C13)."""
+        larger schedule (C13); ``pool`` models identical processors as pools (:mod:`.pools`)."""
         self.instance = instance
         self.objective = objective
         upper = hint.makespan if objective.first.name == "makespan" else None
@@ -163,13 +168,18 @@ class CpsatModel:
         if upper is None:
             # Make sure the hint fits (a policy's schedule need not be semi-active).
             win = _with_room(win, hint)
-        self.win: Windows = win
         lb = 0
         if objective.has("makespan"):
             lb_ms = max(makespan_bounds(instance, win).values())
             lb = round(lb_ms / win.scale.unit_ms)
+        self.pools = identical_processors(instance, win) if pool else Pools.none(instance)
+        # Options on representatives only: every loop over win.options sees one per pool.
+        win = self.pools.reduce(win)
+        self.win: Windows = win
         self.model = cp_model.CpModel()
-        self.vars = Variables(self.model, instance, win, objective, makespan_lb=lb)
+        self.vars = Variables(
+            self.model, instance, win, objective, makespan_lb=lb, pools=self.pools
+        )
         constraints = Constraints(self.model, self.vars, cumulative=cumulative)
         constraints.add_all(objective)
         if fixed or latest_end is not None:
@@ -189,7 +199,7 @@ class CpsatModel:
         return HintValues(
             start={t: to(p.start) for t, p in pl.items()},
             end={t: to(p.end) for t, p in pl.items()},
-            processor={t: p.processor for t, p in pl.items()},
+            processor={t: self.pools.rep[p.processor] for t, p in pl.items()},
             dropped=frozenset(schedule.dropped),
         )
 
@@ -348,9 +358,12 @@ class CpsatModel:
             for p in win.options[t]:
                 if solver.BooleanValue(v.present[t, p]):
                     s = solver.Value(v.opt_start[t, p])
-                    rows.append((t, p, win.to_ms(s), win.to_ms(s + win.duration[t, p])))
+                    rows.append((t, p, s, s + win.duration[t, p]))
+        rows = self.pools.assign(rows)  # a pool's tasks onto its processors
         dropped = [j for j in self.instance.jobs if not solver.BooleanValue(v.run[j])]
-        return Schedule.build(rows, dropped, method="cpsat")
+        return Schedule.build(
+            [(t, p, win.to_ms(s), win.to_ms(e)) for t, p, s, e in rows], dropped, method="cpsat"
+        )
 
 
 def _with_room(win: Windows, hint: Schedule) -> Windows:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from rtgen_opt.exact.cpsat.pools import Pools
 from rtgen_opt.exact.windows import Windows
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import Objective
@@ -46,6 +47,9 @@ class Variables:
     makespan
         The latest end of a task (only with the ``makespan`` objective), at least
         ``makespan_lb`` (a combinatorial bound).
+    pools
+        The pools of identical processors (:mod:`.pools`); ``win`` holds the options reduced to
+        their representatives (:meth:`Pools.reduce`).
     """
 
     def __init__(
@@ -56,8 +60,10 @@ class Variables:
         objective: Objective,
         makespan_lb: int = 0,
         shared_start: bool = SHARED_START,
+        pools: Pools | None = None,
     ) -> None:
         self.model = model
+        self.pools = pools or Pools.none(instance)
         self.instance = instance
         self.win = win
         # The jobs that may be dropped in effect (Instance.droppable: closure-aware).
@@ -86,7 +92,11 @@ class Variables:
         self.present: dict[tuple[str, str], cp_model.IntVar] = {}
         self.opt_start: dict[tuple[str, str], cp_model.IntVar] = {}
         self.opt_interval: dict[tuple[str, str], cp_model.IntervalVar] = {}
+        nodes = self.instance.graph.nodes
         for t in win.tasks:
+            # A task with one option that always runs gets a plain interval (the classic
+            # job-shop model), not an optional one whose literal presolve must fix.
+            plain = len(win.options[t]) == 1 and nodes[t]["job"] not in self.droppable
             for p in win.options[t]:
                 est, lst = win.est[t, p], win.lst(t, p)
                 lit = m.NewBoolVar(f"x[{t},{p}]")
@@ -105,9 +115,15 @@ class Variables:
                     s = m.NewIntVar(est, lst, f"s[{t},{p}]")
                 self.present[t, p] = lit
                 self.opt_start[t, p] = s
-                self.opt_interval[t, p] = m.NewOptionalFixedSizeIntervalVar(
-                    s, win.duration[t, p], lit, f"I[{t},{p}]"
-                )
+                if plain:
+                    m.Add(lit == 1)
+                    self.opt_interval[t, p] = m.NewFixedSizeIntervalVar(
+                        s, win.duration[t, p], f"I[{t},{p}]"
+                    )
+                else:
+                    self.opt_interval[t, p] = m.NewOptionalFixedSizeIntervalVar(
+                        s, win.duration[t, p], lit, f"I[{t},{p}]"
+                    )
 
     def _task_vars(self) -> None:
         m, win = self.model, self.win
@@ -130,9 +146,14 @@ class Variables:
             self.start[t] = m.NewIntVar(lo, hi, f"S[{t}]")
             self.end[t] = m.NewIntVar(lo, hi, f"E[{t}]")
             self.size[t] = m.NewIntVarFromDomain(cp_model.Domain.FromValues(durations), f"D[{t}]")
-            self.interval[t] = m.NewOptionalIntervalVar(
-                self.start[t], self.size[t], self.end[t], self.run[job], f"T[{t}]"
-            )
+            if job in self.droppable:
+                self.interval[t] = m.NewOptionalIntervalVar(
+                    self.start[t], self.size[t], self.end[t], self.run[job], f"T[{t}]"
+                )
+            else:
+                self.interval[t] = m.NewIntervalVar(
+                    self.start[t], self.size[t], self.end[t], f"T[{t}]"
+                )
 
     def _deadline_vars(self) -> None:
         m, win = self.model, self.win

@@ -1,0 +1,154 @@
+"""Makespan probes (``cpsat._minimise``): galloping from the incumbent, then bisection between
+bound and incumbent, so closing a gap ``g`` takes ``O(log g)`` probes, not ``g``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rtgen_opt.exact import cpsat
+from rtgen_opt.exact.cpsat import _minimise, next_probe
+from rtgen_opt.exact.cpsat.model import CpsatModel, StageResult
+from rtgen_opt.exact.list_schedule import list_schedule
+from rtgen_opt.exact.solve import solve
+from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import Objective
+from rtgen_opt.validate import validate
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+class _Term:
+    expr = None
+
+    @staticmethod
+    def value(z: int) -> float:
+        return float(z)
+
+
+class _FakeModel:
+    """A model whose optimum is ``opt``: the first run returns ``(start, lb)``; a probe at ``t``
+    is infeasible below ``opt``, else feasible with a value ``pick(t)`` in ``[opt, t]``."""
+
+    def __init__(self, start: int, lb: int, opt: int, pick: Any) -> None:
+        self.start, self.lb, self.opt, self.pick = start, lb, opt, pick
+        self.terms = [_Term()]
+        self.targets: list[int] = []
+
+    def solve_stage(self, k: int, **_: Any) -> StageResult:
+        return StageResult("feasible", self.start, self.lb, "s0", {}, False)
+
+    def probe(self, k: int, at_most: int, **_: Any) -> StageResult:
+        self.targets.append(at_most)
+        stats = {"probe_at_most": at_most, "wall_s": 0.0}
+        if at_most < self.opt:
+            return StageResult("infeasible", None, at_most + 1, None, stats, False)
+        return StageResult("feasible", self.pick(at_most), None, f"s{at_most}", stats, False)
+
+
+def _run(model: _FakeModel) -> StageResult:
+    return _minimise(
+        model,
+        0,
+        time_limit=1e6,
+        workers=1,
+        seed=0,
+        progress=None,
+        parameters=None,
+        probe=True,
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 10**6), st.data())
+def test_probes_close_any_gap_in_logarithmically_many_steps(lb, gap, above, data):
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(cpsat, "PROBE_GAP", math.inf)  # probe whatever the gap
+    try:
+        opt = lb + min(above, gap)
+        start = lb + gap
+        # A feasible probe at t returns anything in [opt, t] (a solver may find better).
+        pick = data.draw(st.sampled_from(["target", "optimum", "between"]))
+        choose = {
+            "target": lambda t: t,
+            "optimum": lambda t: opt,
+            "between": lambda t: (opt + t + 1) // 2,
+        }[pick]
+        model = _FakeModel(start, lb, opt, choose)
+        found = _run(model)
+    finally:
+        monkey.undo()
+    assert found.status == "optimal" and found.value == found.bound == opt
+    assert len(model.targets) <= 2 * math.ceil(math.log2(gap + 1)) + 2
+    assert len(found.stats["probes"]) == len(model.targets)
+    outcomes = [p["outcome"] for p in found.stats["probes"]]
+    assert set(outcomes) <= {"feasible", "infeasible"}
+    # The schedule returned is the last feasible probe's (or the first run's).
+    feasible = [t for t, o in zip(model.targets, outcomes, strict=True) if o == "feasible"]
+    assert found.schedule == (f"s{feasible[-1]}" if feasible else "s0")
+
+
+def test_one_tick_steps_are_gone_on_a_wide_gap():
+    # The issue's case: 56 probes of -1 each to go down 56 ticks. Galloping needs a handful.
+    model = _FakeModel(start=1056, lb=1000, opt=1000, pick=lambda t: t)
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(cpsat, "PROBE_GAP", math.inf)
+    try:
+        found = _run(model)
+    finally:
+        monkey.undo()
+    assert found.value == found.bound == 1000
+    assert model.targets == [1055, 1053, 1049, 1041, 1025, 1000]
+
+
+def test_an_undecided_probe_stops_probing():
+    class Undecided(_FakeModel):
+        def probe(self, k, at_most, **_):
+            self.targets.append(at_most)
+            stats = {"probe_at_most": at_most, "wall_s": 1e9}  # ran to its limit
+            return StageResult("unknown", None, None, None, stats, False)
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(cpsat, "PROBE_GAP", math.inf)
+    try:
+        model = Undecided(start=50, lb=40, opt=45, pick=None)
+        found = _minimise(
+            model, 0, time_limit=0.4, workers=1, seed=0, progress=None, parameters=None, probe=True
+        )
+    finally:
+        monkey.undo()
+    assert found.status == "feasible" and (found.value, found.bound) == (50, 40)
+
+
+def test_next_probe_gallops_then_bisects():
+    assert [next_probe(100, 0, s) for s in (1, 2, 4, 8)] == [99, 98, 96, 92]
+    assert next_probe(100, 97, 8) == 97  # never below the bound
+    assert next_probe(100, 90, 0) == 94
+    assert next_probe(91, 90, 0) == 90
+
+
+def test_real_probes_from_a_poor_incumbent_reach_the_ft06_optimum(monkeypatch):
+    # ft06 (optimum 55): the first run is replaced by the list schedule and the critical-path
+    # bound, so the probes alone must close the gap; the result equals the known optimum.
+    inst = Instance.load(DATA / "ft06.json")
+    hint = list_schedule(inst, "makespan")
+    model = CpsatModel(inst, Objective.parse("makespan"), hint)
+    start = round(hint.makespan / model.win.scale.unit_ms)
+    lb = model.win.critical_path
+    assert start - lb > 1
+    monkeypatch.setattr(cpsat, "PROBE_GAP", math.inf)
+    monkeypatch.setattr(
+        model, "solve_stage", lambda k, **_: StageResult("feasible", start, lb, hint, {}, False)
+    )
+    found = _minimise(
+        model, 0, time_limit=60, workers=2, seed=0, progress=None, parameters=None, probe=True
+    )
+    assert found.status == "optimal" and found.value == found.bound == 55
+    assert len(found.stats["probes"]) <= 2 * math.ceil(math.log2(start - lb + 1)) + 2
+    assert validate(inst, found.schedule) == [] and found.schedule.makespan == 55.0
+    assert solve(inst, "makespan", time_limit=20).objective == (55.0,)
