@@ -88,7 +88,7 @@ def solve_milp(
         When the model would have more than ``max_pairs`` disjunctive pairs; nothing is built.
     """
     started = time.perf_counter()
-    deadline = started + time_limit
+    budget = stopping.Deadline(time_limit, started=started)
     if parameters:
         if engine == "highs":
             options["highs_options"] = {**parameters, **options.get("highs_options", {})}
@@ -97,7 +97,7 @@ def solve_milp(
             options["cbc_options"] = [*extra, *options.get("cbc_options", ())]
     makespan_upper = hint.makespan if objective.first.name == "makespan" else None
     win = windows(instance, makespan_upper=makespan_upper)
-    check = _BuildCheck(instance, objective, hint, deadline, started, progress)
+    check = _BuildCheck(instance, objective, hint, budget, progress)
     try:
         model = build_model(
             instance, objective, win=win, max_pairs=max_pairs, check=check, solver=f"milp-{engine}"
@@ -107,12 +107,12 @@ def solve_milp(
         return _stopped(instance, objective, engine, started, reason, check)
     stats: dict[str, Any] = {**model.size(), "time_unit_ms": win.scale.unit_ms}
     stats["build_time"] = time.perf_counter() - started
-    left = deadline - time.perf_counter()
+    left = budget.left()
     if lp_bound and not stopping.requested():
         # A bound for the record, not the answer: skipped when handing a large model to the
         # engine would take more than a quarter of the time left.
         if not _too_late(model, left / 4):
-            stats["lp_bound"] = lp_relaxation(model, engine, max(left, 0.01), deadline=deadline)
+            stats["lp_bound"] = lp_relaxation(model, engine, max(left, 0.01), deadline=budget.at)
         else:
             stats["lp_bound"] = None
             stats["lp_bound_skipped"] = "time limit"
@@ -122,9 +122,8 @@ def solve_milp(
         engine,
         workers=workers,
         seed=seed,
-        started=started,
         options=options,
-        deadline=deadline,
+        budget=budget,
     )
     result = minimise_lexicographic(
         instance,
@@ -171,15 +170,13 @@ class _BuildCheck:
         instance: Instance,
         objective: Objective,
         hint: Schedule,
-        deadline: float,
-        started: float,
+        budget: stopping.Deadline,
         progress: Progress | None,
     ) -> None:
         self.instance = instance
         self.objective = objective
         self.hint = hint
-        self.deadline = deadline
-        self.started = started
+        self.budget = budget
         self.progress = progress
         self.done = 0
         self.total = 0
@@ -189,11 +186,11 @@ class _BuildCheck:
         self.done, self.total = done, total
         if stopping.requested():
             raise _BuildStopped("interrupted")
-        if time.perf_counter() >= self.deadline:
+        if self.budget.expired():
             raise _BuildStopped("time limit")
         if self.progress is not None:
             value, bound = self.values()
-            self.progress(time.perf_counter() - self.started, value, bound)
+            self.progress(self.budget.elapsed(), value, bound)
 
     def values(self) -> tuple[float, float]:
         """The hint's first component and its solver-free bound."""
@@ -248,35 +245,32 @@ class _Stages:
         *,
         workers: int,
         seed: int,
-        started: float,
         options: dict[str, Any],
-        deadline: float,
+        budget: stopping.Deadline,
     ) -> None:
-        self.deadline = deadline
+        self.budget = budget
         self.model = model
         self.objective = objective
         self.engine = engine
         self.workers = workers
         self.seed = seed
-        self.started = started
         self.options = options
 
     def minimise(
         self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
     ) -> Stage:
         model = self.model
-        left = self.deadline - time.perf_counter()
+        left = self.budget.left()
         if _too_late(model, left) or stopping.requested():
             # Not even the hand-over to the engine fits in the time left: keep the hint.
-            stats = {"engine_status": "skipped", "skipped": f"{max(left, 0.0):.2f} s left"}
+            stats = {"engine_status": "skipped", "skipped": f"{left:.2f} s left"}
             return Stage("unknown", None, None, None, stats, stopping.requested())
         model.use_objective(k)
         term = model.terms[k]
 
         def on_progress(value: float, bound: float) -> None:
             if progress is not None:
-                elapsed = time.perf_counter() - self.started
-                progress(elapsed, term.to_units(value), term.to_units(bound))
+                progress(self.budget.elapsed(), term.to_units(value), term.to_units(bound))
 
         outcome = run_engine(
             self.engine,
@@ -287,7 +281,7 @@ class _Stages:
             start=hint_values(model, hint),
             on_progress=on_progress,
             options=self.options,
-            deadline=min(self.deadline, time.perf_counter() + max(time_limit, 0.01)),
+            deadline=min(self.budget.at, time.perf_counter() + max(time_limit, 0.01)),
         )
         stats = {"engine_status": str(outcome.status), **outcome.stats}
         if outcome.status is SolveStatus.INFEASIBLE:
