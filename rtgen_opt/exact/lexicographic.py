@@ -60,9 +60,17 @@ class StageModel(Protocol):
     """A backend's model of one instance for a lexicographic objective."""
 
     def minimise(
-        self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
+        self,
+        k: int,
+        *,
+        time_limit: float,
+        hint: Schedule,
+        progress: Progress | None,
+        floor: float = -math.inf,
     ) -> Stage:
-        """Minimise component ``k`` (the earlier ones already fixed) within ``time_limit``."""
+        """Minimise component ``k`` (the earlier ones already fixed) within ``time_limit``;
+        ``floor`` is a proven lower bound of it (its solver-free bound), which a backend may
+        use or ignore."""
         ...
 
     def fix(self, k: int, value: float, *, proven: bool) -> None:
@@ -109,7 +117,9 @@ def minimise_lexicographic(
                 model.fix(k, current, proven=True)
             continue
         remaining = max(0.0, time_limit - (time.perf_counter() - started))
-        stage = model.minimise(k, time_limit=remaining / (n - k), hint=best, progress=progress)
+        stage = model.minimise(
+            k, time_limit=remaining / (n - k), hint=best, progress=progress, floor=cheap
+        )
         stats["stages"].append({"objective": criterion.name, "status": stage.status, **stage.stats})
         interrupted = interrupted or stage.interrupted
         if stage.status == "infeasible":

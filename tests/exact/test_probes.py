@@ -19,6 +19,7 @@ from rtgen_opt.exact.solve import solve
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import Objective
 from rtgen_opt.validate import validate
+from tests.exact.test_cross_validation import instances as random_instances
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -152,3 +153,79 @@ def test_real_probes_from_a_poor_incumbent_reach_the_ft06_optimum(monkeypatch):
     assert len(found.stats["probes"]) <= 2 * math.ceil(math.log2(start - lb + 1)) + 2
     assert validate(inst, found.schedule) == [] and found.schedule.makespan == 55.0
     assert solve(inst, "makespan", time_limit=20).objective == (55.0,)
+
+
+# --------------------------------------------------------------------- the probe at the bound
+def _one_processor(
+    durations: dict[str, float],
+    deadlines: dict[str, float],
+    releases: dict[str, float] | None = None,
+) -> Instance:
+    import networkx as nx
+
+    from rtgen_opt.instance import Platform
+
+    g = nx.DiGraph()
+    for t, d in durations.items():
+        release = (releases or {}).get(t, 0.0)
+        g.add_node(t, durations={"m0": d}, deadline=deadlines[t], release=release)
+    return Instance.from_networkx(g, Platform.homogeneous(["m0"]))
+
+
+def _in_order(inst: Instance, order: list[str]):
+    from rtgen_opt.schedule import Schedule
+
+    rows, at = [], 0.0
+    for t in order:
+        d = inst.durations(t)["m0"]
+        rows.append((t, "m0", at, at + d))
+        at += d
+    return Schedule.build(rows, [], method="test")
+
+
+def _floor_probe(result) -> dict:
+    (stage,) = result.stats["stages"]
+    return stage["floor_probe"]
+
+
+def test_the_probe_at_the_bound_finds_a_schedule_with_no_miss():
+    # a must go first (deadline 3); the hint runs b first, so a is late: 1 miss, bound 0.
+    inst = _one_processor({"a": 3.0, "b": 2.0}, {"a": 3.0, "b": 5.0})
+    hint = _in_order(inst, ["b", "a"])
+    assert Objective.parse("misses").values(inst, hint) == (1.0,)
+    r = solve(inst, "misses", "cpsat", time_limit=20, hint=hint)
+    assert str(r.status) == "optimal" and r.objective == r.bound == (0.0,)
+    assert _floor_probe(r)["outcome"] == "feasible"
+    assert validate(inst, r.schedule) == []
+
+
+def test_an_infeasible_probe_at_the_bound_raises_it_and_the_search_goes_on():
+    # p (0-2, due 3) and q (released 1, 1 long, due 2) cannot both be on time without
+    # preemption, which the solver-free bound (loads per window) allows; r (due 9) is late in
+    # the hint, on time in the optimum. So: bound 0, hint 2 misses, optimum 1.
+    inst = _one_processor(
+        {"p": 2.0, "q": 1.0, "r": 4.0},
+        {"p": 3.0, "q": 2.0, "r": 9.0},
+        releases={"q": 1.0},
+    )
+    hint = _in_order(inst, ["r", "p", "q"])
+    assert Objective.parse("misses").values(inst, hint) == (2.0,)
+    r = solve(inst, "misses", "cpsat", time_limit=20, hint=hint)
+    assert str(r.status) == "optimal" and r.objective == r.bound == (1.0,)
+    assert _floor_probe(r) == {**_floor_probe(r), "probe_at_most": 0, "outcome": "infeasible"}
+    assert validate(inst, r.schedule) == []
+
+
+def _misses_with_and_without_probes(inst: Instance):
+    on = solve(inst, "misses", "cpsat", time_limit=20)
+    off = solve(inst, "misses", "cpsat", time_limit=20, probe=False)
+    return on, off
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_instances())
+def test_the_probe_at_the_bound_never_changes_the_proven_optimum(inst):
+    on, off = _misses_with_and_without_probes(inst)
+    assert str(on.status) == str(off.status) == "optimal"
+    assert on.objective == off.objective
+    assert validate(inst, on.schedule) == []

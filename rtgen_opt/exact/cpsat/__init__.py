@@ -11,6 +11,7 @@ what it returns.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +28,16 @@ __all__ = ["CpsatModel", "solve", "solver_parameters"]
 
 #: Components minimised with feasibility probes (formulations/cpsat.md, section 5).
 PROBED = frozenset({"makespan"})
+#: Components first probed at their solver-free bound ("bottom-up"): a weighted count of late
+#: jobs, whose optimum on a loaded instance is often the bound itself (no frame late), and a
+#: model in which every deadline is hard is solved faster than the optimiser gets there
+#: (game_npc_heavy_1s, 3 seeds: proven 0 in 4.4 s, 7.2 s without; bench/results/floor_probe.md).
+FLOOR_PROBED = frozenset({"misses"})
+#: Share of a stage's time the probe at the bound may take. Not in a window of a larger
+#: schedule (the window search), where the probe mostly ends undecided and costs the window its
+#: time: game_npc_heavy_4s at 60 s, 3 seeds, 70 [40-93] weighted misses with it, 44 [32-75]
+#: without.
+FLOOR_SHARE = 0.4
 #: Share of a stage's time the first optimisation run has at least before probing starts.
 PROBE_AFTER = 0.15
 #: Share of the then remaining time a probe may take (the rest continues the optimisation).
@@ -106,17 +117,32 @@ class _Stages:
         self.probe = probe
 
     def minimise(
-        self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
+        self,
+        k: int,
+        *,
+        time_limit: float,
+        hint: Schedule,
+        progress: Progress | None,
+        floor: float = -math.inf,
     ) -> Stage:
         model = self.model
         term = model.terms[k]
         model.set_hint(hint)
+        at_floor = None
+        if (
+            self.probe
+            and term.name in FLOOR_PROBED
+            and math.isfinite(floor)
+            and not model.framed  # FLOOR_SHARE
+        ):
+            at_floor = math.ceil((floor - term.offset) / float(term.factor) - 1e-9)
         found = _minimise(
             model,
             k,
             time_limit=time_limit,
             progress=progress,
             probe=self.probe and term.name in PROBED,
+            floor=at_floor,
             **self.run,
         )
         has = found.schedule is not None
@@ -144,8 +170,14 @@ def _minimise(
     progress: Progress | None,
     parameters: Mapping[str, Any] | None,
     probe: bool,
+    floor: int | None = None,
 ) -> StageResult:
     """Minimise component ``k``: optimise, then probe between bound and incumbent, then optimise.
+
+    With ``floor`` (a proven lower bound of ``z_k``, model integers) a probe ``z_k <= floor``
+    runs first, for at most ``FLOOR_SHARE`` of the time: feasible is the optimum (the bound is
+    met); infeasible proves ``floor + 1``, and the search goes on above it; undecided leaves
+    the rest of the time to the search (:func:`_at_floor`).
 
     Without ``probe`` one optimisation run. With it ("destructive lower bounding", from the
     top): the optimiser runs until, after ``PROBE_AFTER`` of the time, the gap is small (or to
@@ -159,6 +191,20 @@ def _minimise(
     """
     started = time.perf_counter()
     run = dict(workers=workers, seed=seed, progress=progress, parameters=parameters)
+    if floor is not None:
+        early = _at_floor(model, k, floor, time_limit=time_limit, **run)
+        if early.status == "optimal" or early.interrupted:
+            return early
+        time_limit = max(0.0, time_limit - early.stats["floor_probe"]["wall_s"])
+        rest = _minimise(model, k, time_limit=time_limit, probe=probe, **run)
+        known = [b for b in (early.bound, rest.bound) if b is not None]
+        bound = max(known) if known else None
+        if rest.value is not None and bound is not None and rest.value <= bound:
+            status = "optimal"
+        else:
+            status = rest.status
+        stats = {**rest.stats, **early.stats}
+        return StageResult(status, rest.value, bound, rest.schedule, stats, rest.interrupted)
     if not probe:
         return model.solve_stage(k, time_limit=time_limit, **run)
 
@@ -220,6 +266,51 @@ def _minimise(
     status = "optimal" if value <= bound else "feasible"
     stats.update(objective_int=value, bound_int=bound, status=status.upper())
     return StageResult(status, value, bound, schedule, stats, interrupted)
+
+
+def _at_floor(
+    model: CpsatModel,
+    k: int,
+    floor: int,
+    *,
+    time_limit: float,
+    workers: int,
+    seed: int,
+    progress: Progress | None,
+    parameters: Mapping[str, Any] | None,
+) -> StageResult:
+    """The probe ``z_k <= floor`` of :func:`_minimise`, for ``FLOOR_SHARE`` of ``time_limit``.
+
+    Feasible: ``"optimal"`` with its schedule (``floor`` is a lower bound). Infeasible:
+    ``"unknown"`` with bound ``floor + 1``, which the model then keeps (``z_k >= floor + 1``).
+    Undecided: ``"unknown"`` without a bound. The symmetry breaking (C12) is left out in a
+    window of a larger schedule, where the fixed tasks can tell interchangeable jobs apart.
+    """
+    limit = FLOOR_SHARE * time_limit
+    found = model.probe(
+        k,
+        floor,
+        time_limit=limit,
+        workers=workers,
+        seed=seed,
+        parameters=parameters,
+        symmetry=not model.framed,
+    )
+    stats: dict[str, Any] = {"floor_probe": {**found.stats, "outcome": found.status}}
+    interrupted = stopping.requested()
+    if found.status == "feasible":
+        term = model.terms[k]
+        if progress is not None:
+            value = term.value(found.value)
+            progress(found.stats["wall_s"], value, value)
+        stats.update(objective_int=found.value, bound_int=found.value, status="OPTIMAL")
+        return StageResult("optimal", found.value, found.value, found.schedule, stats, False)
+    if found.status == "infeasible":
+        model.model.Add(model.terms[k].expr >= floor + 1)
+        return StageResult("unknown", None, floor + 1, None, stats, interrupted)
+    # Undecided well before its limit: Ctrl-C (CP-SAT caught SIGINT).
+    interrupted = interrupted or found.stats["wall_s"] < 0.9 * limit - 0.05
+    return StageResult("unknown", None, None, None, stats, interrupted)
 
 
 def next_probe(value: int, bound: int, step: int) -> int:

@@ -39,6 +39,34 @@ WATCH_PERIOD = 0.25
 #: with the default LP (measured on Kacem 5, makespan <= 10: infeasible in 27 s; the default
 #: pair [default_lp + LNS] took 43 s, [default_lp, max_lp] and others > 40 s).
 PROBE_SUBSOLVERS = ("no_lp", "default_lp")
+
+
+def probe_search(workers: int, *, job_shop: bool) -> dict[str, Any]:
+    """The CP-SAT parameters of a probe's search on ``workers`` (>= 2) workers.
+
+    A classic job shop (``job_shop``: every task has one eligible processor, none pooled) is
+    searched by CP-SAT's shared tree workers (they split one search tree), without LP and with
+    the strongest no-overlap propagation: at 60 s on Taillard ta05 a probe-proven bound of 1221
+    against the portfolio's 1115, ta14 proven in 31 s against 59 s (one seed, ``bench/results/
+    probe_search.md``). Elsewhere the portfolio of ``PROBE_SUBSOLVERS``: the shared tree cannot
+    decide probes that need the LP (Brandimarte mk07 at ``M <= 138``: 0.7 s against undecided
+    after 60 s, ``bench/results/probe.md``).
+    """
+    if job_shop:
+        return {
+            "filter_subsolvers": ["shared_tree"],
+            "shared_tree_num_workers": workers,
+            "num_full_subsolvers": workers,
+            "linearization_level": 0,
+            "use_strong_propagation_in_disjunctive": True,
+            "exploit_all_precedences": True,
+        }
+    return {
+        "subsolvers": list(PROBE_SUBSOLVERS),
+        "num_full_subsolvers": min(workers, len(PROBE_SUBSOLVERS)),
+    }
+
+
 #: Probes add the per-set processor loads (C10 with ``per_set``) that the optimisation model
 #: leaves out: they decide probes near the load bound, but slow the optimiser's proofs.
 PROBE_LOAD_PER_SET = True
@@ -163,6 +191,7 @@ class CpsatModel:
         larger schedule (C13); ``pool`` models identical processors as pools (:mod:`.pools`)."""
         self.instance = instance
         self.objective = objective
+        self.framed = bool(fixed) or latest_end is not None
         upper = hint.makespan if objective.first.name == "makespan" else None
         win = windows(instance, makespan_upper=upper)
         if upper is None:
@@ -176,6 +205,10 @@ class CpsatModel:
         # Options on representatives only: every loop over win.options sees one per pool.
         win = self.pools.reduce(win)
         self.win: Windows = win
+        #: A classic job shop: one eligible processor per task, none of them a pool.
+        self.job_shop = all(
+            len(win.options[t]) == 1 and self.pools.size(win.options[t][0]) <= 1 for t in win.tasks
+        )
         self.model = cp_model.CpModel()
         self.vars = Variables(
             self.model, instance, win, objective, makespan_lb=lb, pools=self.pools
@@ -324,9 +357,8 @@ class CpsatModel:
             extra.interchangeable_job_order()  # (C12)
         solver = cp_model.CpSolver()
         raw = dict(parameters or {})
-        if "subsolvers" not in raw and workers >= 2:
-            raw["subsolvers"] = list(PROBE_SUBSOLVERS)
-            raw.setdefault("num_full_subsolvers", min(workers, len(PROBE_SUBSOLVERS)))
+        if not {"subsolvers", "filter_subsolvers"} & raw.keys() and workers >= 2:
+            raw = {**probe_search(workers, job_shop=self.job_shop), **raw}
         solver_parameters(solver, time_limit=time_limit, workers=workers, seed=seed, raw=raw)
         started = time.perf_counter()
         with stopping.stoppable(solver.stop_search):

@@ -257,8 +257,15 @@ class _Stages:
         self.options = options
 
     def minimise(
-        self, k: int, *, time_limit: float, hint: Schedule, progress: Progress | None
+        self,
+        k: int,
+        *,
+        time_limit: float,
+        hint: Schedule,
+        progress: Progress | None,
+        floor: float = -math.inf,
     ) -> Stage:
+        # ``floor`` is not used: the engines' own bounds start from the LP relaxation.
         model = self.model
         left = self.budget.left()
         if _too_late(model, left) or stopping.requested():

