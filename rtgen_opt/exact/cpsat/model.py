@@ -47,8 +47,8 @@ def probe_search(workers: int, *, job_shop: bool) -> dict[str, Any]:
     A classic job shop (``job_shop``: every task has one eligible processor, none pooled) is
     searched by CP-SAT's shared tree workers (they split one search tree), without LP and with
     the strongest no-overlap propagation: at 60 s on Taillard ta05 a probe-proven bound of 1221
-    against the portfolio's 1115, ta14 proven in 31 s against 59 s (one seed, ``bench/results/
-    probe_search.md``). Elsewhere the portfolio of ``PROBE_SUBSOLVERS``: the shared tree cannot
+    against the portfolio's 1115, ta14 proven in 31 s where the portfolio ends at 1355 / 1341
+    (one seed, ``bench/results/probe_search.md``; three seeds of ta01-ta20: ``taillard.md``). Elsewhere the portfolio of ``PROBE_SUBSOLVERS``: the shared tree cannot
     decide probes that need the LP (Brandimarte mk07 at ``M <= 138``: 0.7 s against undecided
     after 60 s, ``bench/results/probe.md``).
     """
