@@ -94,6 +94,7 @@ def solve_group(spec: Mapping[str, Any]) -> dict[str, Any]:
         time_limit=spec["time_limit"],
         workers=1,
         seed=spec["seed"],
+        floor_probe=False,  # see cpsat.FLOOR_SHARE
     )
     bound = result.bound[0] if result.bound else -math.inf
     return {"bound": bound, "status": str(result.status), "wall_s": result.runtime}

@@ -284,6 +284,7 @@ class WindowSearch:
             fixed=frame.fixed,
             latest_end=frame.latest_end,
             parameters=self.parameters,
+            floor_probe=False,  # see cpsat.FLOOR_SHARE
         )
         self.stats.solve_s += time.perf_counter() - started
         if result.stats.get("interrupted"):

@@ -216,16 +216,55 @@ def test_an_infeasible_probe_at_the_bound_raises_it_and_the_search_goes_on():
     assert validate(inst, r.schedule) == []
 
 
-def _misses_with_and_without_probes(inst: Instance):
-    on = solve(inst, "misses", "cpsat", time_limit=20)
-    off = solve(inst, "misses", "cpsat", time_limit=20, probe=False)
-    return on, off
+def test_an_infeasible_probe_at_the_bound_stays_in_the_model():
+    # After the probe at 0 is infeasible, the model itself keeps misses >= 1 (one constraint
+    # more, and with it the optimiser's model has no schedule with 0 misses).
+    from rtgen_opt.exact.cpsat import _at_floor
+
+    inst = _one_processor(
+        {"p": 2.0, "q": 1.0, "r": 4.0},
+        {"p": 3.0, "q": 2.0, "r": 9.0},
+        releases={"q": 1.0},
+    )
+    model = CpsatModel(inst, Objective.parse("misses"), _in_order(inst, ["r", "p", "q"]))
+    before = len(model.model.Proto().constraints)
+    found = _at_floor(model, 0, 0, time_limit=20, workers=1, seed=0, progress=None, parameters=None)
+    assert (found.status, found.bound) == ("unknown", 1)
+    assert found.stats["floor_probe"]["outcome"] == "infeasible"
+    constraints = model.model.Proto().constraints
+    assert len(constraints) == before + 1
+    added = constraints[before]
+    ontime = {v.Index() for v in model.vars.ontime.values()}
+    assert set(added.linear.vars) <= ontime
+    # Every job on time (each on-time literal 1) is outside the constraint's domain.
+    value = sum(added.linear.coeffs)
+    d = list(added.linear.domain)
+    assert not any(lo <= value <= hi for lo, hi in zip(d[::2], d[1::2], strict=True))
+
+
+def test_probe_search_by_structure():
+    shop = Instance.load(DATA / "ft06.json")
+    model = CpsatModel(shop, Objective.parse("makespan"), list_schedule(shop, "makespan"))
+    assert model.job_shop
+    assert cpsat.model.probe_search(2, job_shop=True)["filter_subsolvers"] == ["shared_tree"]
+    assert "subsolvers" in cpsat.model.probe_search(2, job_shop=False)
+    from rtgen_opt.importers.fjsp import read_fjsp
+
+    kacem = read_fjsp(DATA / "fjsp" / "179.txt")  # flexible: several machines per operation
+    model = CpsatModel(kacem, Objective.parse("makespan"), list_schedule(kacem, "makespan"))
+    assert not model.job_shop
 
 
 @settings(max_examples=40, deadline=None)
-@given(random_instances())
-def test_the_probe_at_the_bound_never_changes_the_proven_optimum(inst):
-    on, off = _misses_with_and_without_probes(inst)
+@given(
+    random_instances(),
+    st.sampled_from(["misses", "makespan,misses", "misses,tardiness", "ttft,misses"]),
+)
+def test_the_probe_at_the_bound_never_changes_the_proven_optimum(inst, objective):
+    # Also as a later stage of a lexicographic objective, where the floor is the unconditional
+    # solver-free bound and the earlier components are fixed.
+    on = solve(inst, objective, "cpsat", time_limit=20)
+    off = solve(inst, objective, "cpsat", time_limit=20, probe=False)
     assert str(on.status) == str(off.status) == "optimal"
     assert on.objective == off.objective
     assert validate(inst, on.schedule) == []

@@ -33,10 +33,11 @@ PROBED = frozenset({"makespan"})
 #: model in which every deadline is hard is solved faster than the optimiser gets there
 #: (game_npc_heavy_1s, 3 seeds: proven 0 in 4.4 s, 7.2 s without; bench/results/floor_probe.md).
 FLOOR_PROBED = frozenset({"misses"})
-#: Share of a stage's time the probe at the bound may take. Not in a window of a larger
-#: schedule (the window search), where the probe mostly ends undecided and costs the window its
-#: time: game_npc_heavy_4s at 60 s, 3 seeds, 70 [40-93] weighted misses with it, 44 [32-75]
-#: without.
+#: Share of a stage's time the probe at the bound may take. The decomposition turns the probe
+#: off (``solve(..., floor_probe=False)``): in its windows the probe mostly ends undecided and
+#: costs the window its time (game_npc_heavy_4s at 60 s, 3 seeds: probing every window 70
+#: [40-93] weighted misses, 44 [32-75] without; probing only its unframed solves 47 [39-118],
+#: 44 [24-47] without; bench/results/floor_probe.md).
 FLOOR_SHARE = 0.4
 #: Share of a stage's time the first optimisation run has at least before probing starts.
 PROBE_AFTER = 0.15
@@ -59,6 +60,7 @@ def solve(
     parameters: Mapping[str, Any] | None = None,
     cumulative: bool = False,
     probe: bool = True,
+    floor_probe: bool = True,
     fixed: Mapping[str, float] | None = None,
     latest_end: float | None = None,
     pool: bool = POOL,
@@ -67,7 +69,8 @@ def solve(
 
     ``parameters`` are raw CP-SAT ``SatParameters`` fields (e.g. ``{"linearization_level": 2}``);
     ``cumulative`` adds the redundant task cumulative constraints (C9); ``probe`` enables the
-    feasibility probes of :func:`_minimise` for the components in :data:`PROBED`; ``fixed``
+    feasibility probes of :func:`_minimise` for the components in :data:`PROBED`, and with
+    ``floor_probe`` the probe at the bound for those in :data:`FLOOR_PROBED`; ``fixed``
     and ``latest_end`` frame a window of a larger schedule (C13, see :class:`CpsatModel`);
     ``pool`` models identical processors as one cumulative each (:mod:`.pools`).
     """
@@ -81,7 +84,14 @@ def solve(
         latest_end=latest_end,
         pool=pool,
     )
-    stages = _Stages(model, workers=workers, seed=seed, parameters=parameters, probe=probe)
+    stages = _Stages(
+        model,
+        workers=workers,
+        seed=seed,
+        parameters=parameters,
+        probe=probe,
+        floor_probe=probe and floor_probe,
+    )
     result = minimise_lexicographic(
         instance,
         objective,
@@ -111,10 +121,12 @@ class _Stages:
         seed: int,
         parameters: Mapping[str, Any] | None,
         probe: bool,
+        floor_probe: bool,
     ) -> None:
         self.model = model
         self.run = dict(workers=workers, seed=seed, parameters=parameters)
         self.probe = probe
+        self.floor_probe = floor_probe
 
     def minimise(
         self,
@@ -129,13 +141,11 @@ class _Stages:
         term = model.terms[k]
         model.set_hint(hint)
         at_floor = None
-        if (
-            self.probe
-            and term.name in FLOOR_PROBED
-            and math.isfinite(floor)
-            and not model.framed  # FLOOR_SHARE
-        ):
-            at_floor = math.ceil((floor - term.offset) / float(term.factor) - 1e-9)
+        if self.floor_probe and term.name in FLOOR_PROBED and math.isfinite(floor):
+            # In model integers, rounded up with a slack relative to its size: a floor one too
+            # high would let the probe call a schedule one above the optimum optimal.
+            x = (floor - term.offset) / float(term.factor)
+            at_floor = math.ceil(x - 1e-6 * max(1.0, abs(x)))
         found = _minimise(
             model,
             k,
@@ -302,15 +312,21 @@ def _at_floor(
         term = model.terms[k]
         if progress is not None:
             value = term.value(found.value)
-            progress(found.stats["wall_s"], value, value)
+            try:
+                progress(found.stats["wall_s"], value, value)
+            except KeyboardInterrupt:
+                interrupted = True
         stats.update(objective_int=found.value, bound_int=found.value, status="OPTIMAL")
-        return StageResult("optimal", found.value, found.value, found.schedule, stats, False)
+        return StageResult("optimal", found.value, found.value, found.schedule, stats, interrupted)
     if found.status == "infeasible":
+        # A bound of this stage's model (the earlier components as fixed), kept in it.
         model.model.Add(model.terms[k].expr >= floor + 1)
         return StageResult("unknown", None, floor + 1, None, stats, interrupted)
-    # Undecided well before its limit: Ctrl-C (CP-SAT caught SIGINT).
-    interrupted = interrupted or found.stats["wall_s"] < 0.9 * limit - 0.05
-    return StageResult("unknown", None, None, None, stats, interrupted)
+    # Undecided well before its limit, with no limit of the caller's that could explain it:
+    # Ctrl-C (CP-SAT caught SIGINT).
+    limited = any(key.startswith("max_") for key in (parameters or {}))
+    early = found.stats["wall_s"] < 0.9 * limit - 0.05 and not limited
+    return StageResult("unknown", None, None, None, stats, interrupted or early)
 
 
 def next_probe(value: int, bound: int, step: int) -> int:

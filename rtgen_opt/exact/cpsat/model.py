@@ -44,8 +44,8 @@ PROBE_SUBSOLVERS = ("no_lp", "default_lp")
 def probe_search(workers: int, *, job_shop: bool) -> dict[str, Any]:
     """The CP-SAT parameters of a probe's search on ``workers`` (>= 2) workers.
 
-    A classic job shop (``job_shop``: every task has one eligible processor, none pooled) is
-    searched by CP-SAT's shared tree workers (they split one search tree), without LP and with
+    A makespan probe of a classic job shop (``job_shop``: every task has one eligible
+    processor, none pooled) is searched by CP-SAT's shared tree workers (they split one search tree), without LP and with
     the strongest no-overlap propagation: at 60 s on Taillard ta05 a probe-proven bound of 1221
     against the portfolio's 1115, ta14 proven in 31 s where the portfolio ends at 1355 / 1341
     (one seed, ``bench/results/probe_search.md``; three seeds of ta01-ta20: ``taillard.md``). Elsewhere the portfolio of ``PROBE_SUBSOLVERS``: the shared tree cannot
@@ -358,7 +358,8 @@ class CpsatModel:
         solver = cp_model.CpSolver()
         raw = dict(parameters or {})
         if not {"subsolvers", "filter_subsolvers"} & raw.keys() and workers >= 2:
-            raw = {**probe_search(workers, job_shop=self.job_shop), **raw}
+            job_shop = self.job_shop and self.terms[k].name == "makespan"
+            raw = {**probe_search(workers, job_shop=job_shop), **raw}
         solver_parameters(solver, time_limit=time_limit, workers=workers, seed=seed, raw=raw)
         started = time.perf_counter()
         with stopping.stoppable(solver.stop_search):
