@@ -29,9 +29,10 @@ import csv
 import io
 import multiprocessing
 import resource
-import statistics
 import sys
 from pathlib import Path
+
+from summary import median_range  # noqa: E402  (bench/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 FJSP = ROOT.parent / "shared" / "external" / "fjsp"
@@ -95,16 +96,6 @@ def measure(case: str, variant: str, time_limit: float, seed: int) -> dict:
     return {"case": case, "seed": seed, "variant": variant, **row}
 
 
-def _spread(values: list[str], fmt: str) -> str:
-    values = [float(v) for v in values if v not in ("", None)]
-    if not values:
-        return "–"
-    med = statistics.median(values)
-    if len(values) == 1:
-        return fmt.format(med)
-    return f"{fmt.format(med)} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
-
-
 def summarise(rows: list[dict], args: argparse.Namespace) -> str:
     seeds = sorted({int(r["seed"]) for r in rows})
     lines = [
@@ -128,10 +119,10 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> str:
             proven = sum(r["status"] == "optimal" for r in got)
             lines.append(
                 f"| {case} | {got[0]['objective']} | {v} | {proven}/{len(got)} | "
-                f"{_spread([r['value'] for r in got], '{:g}')} | "
-                f"{_spread([r['bound'] for r in got], '{:g}')} | "
-                f"{_spread([r['time_s'] for r in got], '{:.1f}')} | "
-                f"{_spread([r['peak_mb'] for r in got], '{:.0f}')} |"
+                f"{median_range([r['value'] for r in got], '{:g}')} | "
+                f"{median_range([r['bound'] for r in got], '{:g}')} | "
+                f"{median_range([r['time_s'] for r in got], '{:.1f}')} | "
+                f"{median_range([r['peak_mb'] for r in got], '{:.0f}')} |"
             )
     return "\n".join(lines) + "\n" + (args.notes or "")
 

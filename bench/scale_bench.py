@@ -23,10 +23,11 @@ import multiprocessing
 import os
 import platform
 import resource
-import statistics
 import sys
 from datetime import date
 from pathlib import Path
+
+from summary import median_range  # noqa: E402  (bench/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "instances" / "scenarios"
@@ -99,15 +100,6 @@ def best_policy(path: Path) -> tuple[str, float, int, int, int]:
         runs.append((objective_value(inst, s, "misses"), name, len(missed_jobs(inst, s))))
     value, name, missed = min(runs)
     return name, value, missed, len(inst.tasks), len(inst.jobs)
-
-
-def _median_range(values: list[float], fmt: str = "{:.0f}") -> str:
-    if not values:
-        return "–"
-    med = statistics.median(values)
-    if len(values) == 1:
-        return fmt.format(med)
-    return f"{fmt.format(med)} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
 
 
 def main() -> None:
@@ -194,15 +186,15 @@ def write(rows: list[dict], policies: dict, args) -> None:
         groups = "–"
         if sel[0]["groups"] != "":
             groups = (
-                _median_range([float(r["groups_proven"]) for r in sel]) + f" / {sel[0]['groups']}"
+                median_range([float(r["groups_proven"]) for r in sel]) + f" / {sel[0]['groups']}"
             )
         lines.append(
             f"| {name} | {tasks:,} | {jobs:,} | {pol} {value:.0f} ({missed} jobs) | {run} "
-            f"| {_median_range([r['value'] for r in sel])} | {_median_range([r['bound'] for r in sel])} "
-            f"| {_median_range(gaps)} | {_median_range([100 * g / jobs for g in gaps], '{:.1f}')} "
-            f"| {_median_range([r['missed'] for r in sel])} "
-            f"| {_median_range([r['time_s'] for r in sel], '{:.1f}')} "
-            f"| {_median_range([r['peak_mb'] for r in sel])} | {groups} |"
+            f"| {median_range([r['value'] for r in sel])} | {median_range([r['bound'] for r in sel])} "
+            f"| {median_range(gaps)} | {median_range([100 * g / jobs for g in gaps], '{:.1f}')} "
+            f"| {median_range([r['missed'] for r in sel])} "
+            f"| {median_range([r['time_s'] for r in sel], '{:.1f}')} "
+            f"| {median_range([r['peak_mb'] for r in sel])} | {groups} |"
         )
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "scale.md").read_text())

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from ortools.sat.python import cp_model
+from summary import median_range  # noqa: E402  (bench/ is on sys.path)
 
 from rtgen_opt.exact.solve import solve
 from rtgen_opt.files import write_atomic
@@ -104,10 +105,6 @@ def listed_optima(m: int) -> dict[str, float]:
     return out
 
 
-def _median_range(xs: list[int]) -> str:
-    return f"{statistics.median(xs):g} [{min(xs)}-{max(xs)}]"
-
-
 def summarise(rows: list[dict], seeds: list[int], procs: list[int], models: list[str]) -> str:
     out = io.StringIO()
     graphs = sorted({r["graph"] for r in rows})
@@ -153,7 +150,7 @@ def summarise(rows: list[dict], seeds: list[int], procs: list[int], models: list
             for g in graphs
         ]
         geo = math.exp(statistics.fmean(math.log(x) for x in ratios))
-        cells = [str(m)] + [_median_range(counts[k]) + f" / {len(graphs)}" for k in models]
+        cells = [str(m)] + [median_range(counts[k]) + f" / {len(graphs)}" for k in models]
         cells += [
             str(len(lost)) + (f": {', '.join(lost)}" if lost else ""),
             f"{match}/{len(listed)}",

@@ -26,11 +26,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from summary import median_range  # noqa: E402  (bench/ is on sys.path)
 
 import rtgen_opt
 from rtgen_opt.files import write_atomic
@@ -172,16 +173,6 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _spread(values: list[float], fmt) -> str:
-    """Median and range of a per-seed quantity."""
-    if not values:
-        return ""
-    med = statistics.median(values)
-    if len(values) == 1:
-        return fmt(med)
-    return f"{fmt(med)} ({fmt(min(values))}-{fmt(max(values))})"
-
-
 def write(rows: list[dict], args: argparse.Namespace, out: Path) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
@@ -221,7 +212,7 @@ def write(rows: list[dict], args: argparse.Namespace, out: Path) -> None:
         for solver in args.solvers:
             mine = [r for r in sel if r["solver"] == solver]
             vals = [r["value"] for r in mine if r["value"] is not None]
-            cells.append(_spread(vals, lambda v: f"{v:g}"))
+            cells.append(median_range(vals, lambda v: f"{v:g}"))
             cells.append(f"{sum(r['status'] == 'optimal' for r in mine)}/{len(mine)}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Summary (median over the seeds, range in brackets):", ""]
@@ -237,8 +228,8 @@ def write(rows: list[dict], args: argparse.Namespace, out: Path) -> None:
             gaps.append(sum(g) / len(g) if g else float("nan"))
         n = len({r["instance"] for r in rows if r["solver"] == solver})
         lines.append(
-            f"- {label}: proven {_spread(proven, lambda v: f'{v:g}')}/{n};"
-            f" mean gap to best known {_spread(gaps, pct)}"
+            f"- {label}: proven {median_range(proven, lambda v: f'{v:g}')}/{n};"
+            f" mean gap to best known {median_range(gaps, pct)}"
         )
     write_atomic(out / f"{args.name}.md", "\n".join(lines) + "\n")
 
