@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from rtgen_opt.exact.cpsat.model import CpsatModel
+from rtgen_opt.exact.cpsat.model import CpsatModel, probe_search
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.files import write_atomic
 from rtgen_opt.importers.fjsp import read_fjsp
@@ -39,14 +39,8 @@ CASES = (
 
 def searches(workers: int) -> dict[str, dict]:
     """The keyword arguments of :meth:`CpsatModel.probe` per search."""
-    shared_tree = {
-        "filter_subsolvers": ["shared_tree"],
-        "shared_tree_num_workers": workers,
-        "num_full_subsolvers": workers,
-        "linearization_level": 0,
-        "use_strong_propagation_in_disjunctive": True,
-        "exploit_all_precedences": True,
-    }
+    # The shipped search of a classic job shop's probes, here on flexible shops too.
+    shared_tree = probe_search(workers, job_shop=True)
     return {
         "probe": {},
         "probe-no-c12": {"symmetry": False},

@@ -199,15 +199,19 @@ def test_the_probe_at_the_bound_finds_a_schedule_with_no_miss():
     assert validate(inst, r.schedule) == []
 
 
-def test_an_infeasible_probe_at_the_bound_raises_it_and_the_search_goes_on():
-    # p (0-2, due 3) and q (released 1, 1 long, due 2) cannot both be on time without
-    # preemption, which the solver-free bound (loads per window) allows; r (due 9) is late in
-    # the hint, on time in the optimum. So: bound 0, hint 2 misses, optimum 1.
-    inst = _one_processor(
+def _preemption_trap() -> Instance:
+    """p (0-2, due 3) and q (released 1, 1 long, due 2) cannot both be on time without
+    preemption, which the solver-free bound (loads per window) allows; r (due 9) is late in the
+    hint r, p, q and on time in the optimum. So: bound 0, hint 2 misses, optimum 1."""
+    return _one_processor(
         {"p": 2.0, "q": 1.0, "r": 4.0},
         {"p": 3.0, "q": 2.0, "r": 9.0},
         releases={"q": 1.0},
     )
+
+
+def test_an_infeasible_probe_at_the_bound_raises_it_and_the_search_goes_on():
+    inst = _preemption_trap()
     hint = _in_order(inst, ["r", "p", "q"])
     assert Objective.parse("misses").values(inst, hint) == (2.0,)
     r = solve(inst, "misses", "cpsat", time_limit=20, hint=hint)
@@ -221,11 +225,7 @@ def test_an_infeasible_probe_at_the_bound_stays_in_the_model():
     # more, and with it the optimiser's model has no schedule with 0 misses).
     from rtgen_opt.exact.cpsat import _at_floor
 
-    inst = _one_processor(
-        {"p": 2.0, "q": 1.0, "r": 4.0},
-        {"p": 3.0, "q": 2.0, "r": 9.0},
-        releases={"q": 1.0},
-    )
+    inst = _preemption_trap()
     model = CpsatModel(inst, Objective.parse("misses"), _in_order(inst, ["r", "p", "q"]))
     before = len(model.model.Proto().constraints)
     found = _at_floor(model, 0, 0, time_limit=20, workers=1, seed=0, progress=None, parameters=None)
