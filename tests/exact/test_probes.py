@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -35,6 +36,8 @@ class _Term:
 class _FakeModel:
     """A model whose optimum is ``opt``: the first run returns ``(start, lb)``; a probe at ``t``
     is infeasible below ``opt``, else feasible with a value ``pick(t)`` in ``[opt, t]``."""
+
+    job_shop = False
 
     def __init__(self, start: int, lb: int, opt: int, pick: Any) -> None:
         self.start, self.lb, self.opt, self.pick = start, lb, opt, pick
@@ -124,6 +127,66 @@ def test_an_undecided_probe_stops_probing():
     finally:
         monkey.undo()
     assert found.status == "feasible" and (found.value, found.bound) == (50, 40)
+
+
+class _Timeline(_FakeModel):
+    """The first run reports the incumbents ``points`` ``(elapsed_s, value)`` to its watchdog
+    in turn, and stops where the watchdog says so."""
+
+    def __init__(self, points: list[tuple[float, int]], **kw: Any) -> None:
+        super().__init__(**kw)
+        self.points = points
+        self.stopped_at: float | None = None
+        # What the optimiser's continuation touches (a real run would have no time left).
+        self.model = SimpleNamespace(Add=lambda _: None)
+        self.terms = [SimpleNamespace(expr=0, value=float)]
+        self.set_hint = lambda _: None
+
+    def solve_stage(self, k: int, stop_when: Any = None, **_: Any) -> StageResult:
+        value = self.start
+        for elapsed, value in self.points:
+            if stop_when is not None and stop_when(elapsed, value, self.lb):
+                self.stopped_at = elapsed
+                break
+        return StageResult("feasible", value, self.lb, "s0", {}, False)
+
+
+def _timeline(points, stall, *, job_shop=False):
+    # MFJS10's shape: bound 945 at the critical path, the optimum 1196 found early.
+    model = _Timeline(points, start=1464, lb=945, opt=1196, pick=lambda t: t)
+    model.job_shop = job_shop
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(cpsat, "PROBE_STALL", stall)
+    try:
+        found = _minimise(
+            model, 0, time_limit=100, workers=1, seed=0, progress=None, parameters=None, probe=True
+        )
+    finally:
+        monkey.undo()
+    return model, found
+
+
+def test_a_stalled_incumbent_starts_the_probes_on_a_wide_gap():
+    found_at = [(1, 1300), (5, 1250), (10, 1196)]
+    points = found_at + [(t, 1196) for t in (15, 20, 30, 36, 50, 80)]
+    # Stalled once it has stood for 25% of the time and as long as it took to find: at 36 s.
+    model, found = _timeline(points, 0.25)
+    assert model.stopped_at == 36
+    assert model.targets == [1195]  # infeasible: 1196 is proven
+    assert found.status == "optimal" and found.value == found.bound == 1196
+    # Without the rule the 21% gap never lets a probe start; nor on a classic job shop.
+    model, found = _timeline(points, None)
+    assert model.stopped_at is None and model.targets == []
+    assert found.status == "feasible" and (found.value, found.bound) == (1196, 945)
+    model, found = _timeline(points, 0.25, job_shop=True)
+    assert model.stopped_at is None and model.targets == []
+
+
+def test_an_improving_incumbent_is_not_stalled():
+    points = [(t / 2, 1400 - t) for t in range(1, 200)]  # better every half second
+    model, found = _timeline(points, 0.25)
+    assert model.stopped_at is None and model.targets == []
+    assert found.status == "feasible"
 
 
 def test_next_probe_gallops_then_bisects():
@@ -242,17 +305,40 @@ def test_an_infeasible_probe_at_the_bound_stays_in_the_model():
     assert not any(lo <= value <= hi for lo, hi in zip(d[::2], d[1::2], strict=True))
 
 
-def test_probe_search_by_structure():
+def test_probe_phases_by_structure():
+    from rtgen_opt.importers.fjsp import read_fjsp
+
     shop = Instance.load(DATA / "ft06.json")
     model = CpsatModel(shop, Objective.parse("makespan"), list_schedule(shop, "makespan"))
     assert model.job_shop
-    assert cpsat.model.probe_search(2, job_shop=True)["filter_subsolvers"] == ["shared_tree"]
-    assert "subsolvers" in cpsat.model.probe_search(2, job_shop=False)
-    from rtgen_opt.importers.fjsp import read_fjsp
-
     kacem = read_fjsp(DATA / "fjsp" / "179.txt")  # flexible: several machines per operation
     model = CpsatModel(kacem, Objective.parse("makespan"), list_schedule(kacem, "makespan"))
     assert not model.job_shop
+
+    def searches(**kw: bool) -> list[str]:
+        phases = cpsat.model.probe_phases(2, **kw)
+        assert math.isclose(sum(share for share, _ in phases), 1.0)
+        return ["tree" if "filter_subsolvers" in p else "portfolio" for _, p in phases]
+
+    assert searches(job_shop=True, makespan=True) == ["tree"]
+    assert searches(job_shop=False, makespan=True) == ["portfolio", "tree"]
+    assert searches(job_shop=False, makespan=False) == ["portfolio"]
+    assert searches(job_shop=True, makespan=False) == ["portfolio"]
+
+
+def test_a_flexible_probe_gets_the_tree_after_the_portfolio_within_its_limit():
+    # Fattahi MFJS10 at M <= 1195 (the optimum is 1196): undecided in a second on either search.
+    from rtgen_opt.importers.fjsp import read_fjsp
+
+    mfjs = read_fjsp(DATA / "fjsp" / "193.txt")
+    model = CpsatModel(mfjs, Objective.parse("makespan"), list_schedule(mfjs, "makespan"))
+    found = model.probe(0, 1195, time_limit=1.0, workers=2, seed=0)  # resolution 1: units
+    assert found.status == "unknown"
+    phases = found.stats["phases"]
+    assert [p["status"] for p in phases] == ["UNKNOWN", "UNKNOWN"]
+    share = cpsat.model.PROBE_PORTFOLIO_SHARE
+    assert phases[0]["wall_s"] == pytest.approx(share, abs=0.15)
+    assert found.stats["wall_s"] <= 1.0 + 0.25
 
 
 @settings(max_examples=40, deadline=None)

@@ -44,13 +44,9 @@ PROBE_SUBSOLVERS = ("no_lp", "default_lp")
 def probe_search(workers: int, *, job_shop: bool) -> dict[str, Any]:
     """The CP-SAT parameters of a probe's search on ``workers`` (>= 2) workers.
 
-    A makespan probe of a classic job shop (``job_shop``: every task has one eligible
-    processor, none pooled) is searched by CP-SAT's shared tree workers (they split one search tree), without LP and with
-    the strongest no-overlap propagation: at 60 s on Taillard ta05 a probe-proven bound of 1221
-    against the portfolio's 1115, ta14 proven in 31 s where the portfolio ends at 1355 / 1341
-    (one seed, ``bench/results/probe_search.md``; three seeds of ta01-ta20: ``taillard.md``). Elsewhere the portfolio of ``PROBE_SUBSOLVERS``: the shared tree cannot
-    decide probes that need the LP (Brandimarte mk07 at ``M <= 138``: 0.7 s against undecided
-    after 60 s, ``bench/results/probe.md``).
+    ``job_shop``: CP-SAT's shared tree workers (they split one search tree), without LP and
+    with the strongest no-overlap propagation. Otherwise the portfolio of ``PROBE_SUBSOLVERS``.
+    Which a probe uses, and in what order, is :func:`probe_phases`.
     """
     if job_shop:
         return {
@@ -65,6 +61,36 @@ def probe_search(workers: int, *, job_shop: bool) -> dict[str, Any]:
         "subsolvers": list(PROBE_SUBSOLVERS),
         "num_full_subsolvers": min(workers, len(PROBE_SUBSOLVERS)),
     }
+
+
+#: Share of a makespan probe's time that, on a shop that is not a classic job shop, the
+#: portfolio (with the LP) has before the shared tree takes the rest (:func:`probe_phases`).
+PROBE_PORTFOLIO_SHARE = 0.25
+
+
+def probe_phases(workers: int, *, job_shop: bool, makespan: bool) -> list[tuple[float, dict]]:
+    """The searches of one probe in order, each with its share of the probe's time.
+
+    A makespan probe of a classic job shop (``job_shop``: every task has one eligible
+    processor, none pooled) is searched by the shared tree (``probe_search(job_shop=True)``):
+    at 60 s on Taillard ta05 a probe-proven bound of 1221 against the portfolio's 1115, ta14
+    proven in 31 s where the portfolio ends at 1355 / 1341 (one seed,
+    ``bench/results/probe_search.md``; three seeds of ta01-ta20: ``taillard.md``).
+
+    Any other makespan probe first gets the portfolio of ``PROBE_SUBSOLVERS`` for
+    ``PROBE_PORTFOLIO_SHARE`` of its time, then the shared tree: some probes need the LP
+    (Brandimarte mk07 at ``M <= 138``: 0.7 s with it, undecided after 60 s on the shared
+    tree, ``bench/results/probe.md``), others the tree's search (Fattahi MFJS10 at
+    ``M <= 1195``: infeasible in 24 s on the tree, undecided in 120 s on the portfolio).
+    Every other probe (a count of late jobs) is searched by the portfolio alone.
+    """
+    if job_shop and makespan:
+        return [(1.0, probe_search(workers, job_shop=True))]
+    portfolio = probe_search(workers, job_shop=False)
+    if not makespan or PROBE_PORTFOLIO_SHARE >= 1:
+        return [(1.0, portfolio)]
+    tree = probe_search(workers, job_shop=True)
+    return [(PROBE_PORTFOLIO_SHARE, portfolio), (1.0 - PROBE_PORTFOLIO_SHARE, tree)]
 
 
 #: Probes add the per-set processor loads (C10 with ``per_set``) that the optimisation model
@@ -355,20 +381,36 @@ class CpsatModel:
             extra.redundant_processor_load(per_set=True)  # (C10) per processor set too
         if symmetry:
             extra.interchangeable_job_order()  # (C12)
-        solver = cp_model.CpSolver()
         raw = dict(parameters or {})
+        phases: list[tuple[float, dict]] = [(1.0, {})]
         if not {"subsolvers", "filter_subsolvers"} & raw.keys() and workers >= 2:
-            job_shop = self.job_shop and self.terms[k].name == "makespan"
-            raw = {**probe_search(workers, job_shop=job_shop), **raw}
-        solver_parameters(solver, time_limit=time_limit, workers=workers, seed=seed, raw=raw)
+            makespan = self.terms[k].name == "makespan"
+            phases = probe_phases(workers, job_shop=self.job_shop, makespan=makespan)
         started = time.perf_counter()
-        with stopping.stoppable(solver.stop_search):
-            code = solver.Solve(model)
+        decided = (cp_model.INFEASIBLE, cp_model.OPTIMAL, cp_model.FEASIBLE)
+        done: list[dict[str, Any]] = []
+        for n, (part, search) in enumerate(phases):
+            left = time_limit - (time.perf_counter() - started)
+            limit = left if n == len(phases) - 1 else min(left, part * time_limit)
+            solver = cp_model.CpSolver()
+            solver_parameters(
+                solver, time_limit=limit, workers=workers, seed=seed, raw={**search, **raw}
+            )
+            at = time.perf_counter()
+            with stopping.stoppable(solver.stop_search):
+                code = solver.Solve(model)
+            wall = time.perf_counter() - at
+            done.append({"status": solver.StatusName(code), "wall_s": round(wall, 4)})
+            # Decided, or undecided well before its limit (Ctrl-C): no further phase.
+            if code in decided or stopping.requested() or wall < 0.9 * limit - 0.05:
+                break
         stats = {
             "probe_at_most": at_most,
             "status": solver.StatusName(code),
             "wall_s": round(time.perf_counter() - started, 4),
         }
+        if len(phases) > 1:
+            stats["phases"] = done
         if code == cp_model.INFEASIBLE:
             return StageResult("infeasible", None, at_most + 1, None, stats, False)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
