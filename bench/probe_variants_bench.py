@@ -10,7 +10,12 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
 - ``portfolio-flexible``: the probes of a shop that is not a classic job shop searched by the
   pair alone (``PROBE_PORTFOLIO_SHARE`` = 1), without the shared tree after it;
 - ``gap10``, ``gap25``: probing starts once the gap is within 10% or 25% (``PROBE_GAP``);
-- ``stall-off``: a stalled incumbent does not start probes (``PROBE_STALL`` = None).
+- ``stall-off``: a stalled incumbent does not start probes (``PROBE_STALL`` = None);
+- ``window1``, ``window4``: the window search's CP-SAT solves get 1 s or 4 s per 150 tasks
+  (``window_search.WINDOW_LIMIT``, 2 s as shipped);
+- ``construct25``, ``construct0``: the decomposition's rolling construction may use 25% or
+  none of the time (``decompose.CONSTRUCT_SHARE``, 50% as shipped; with none every window is
+  list scheduled, and the improving passes get the whole limit).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -51,6 +56,10 @@ VARIANTS = (
     "gap10",
     "gap25",
     "stall-off",
+    "window1",
+    "window4",
+    "construct25",
+    "construct0",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -72,7 +81,7 @@ def load(case: str):
 
 
 def _apply(variant: str) -> None:
-    from rtgen_opt.exact import cpsat
+    from rtgen_opt.exact import cpsat, decompose, window_search
     from rtgen_opt.exact.cpsat import model
 
     for part in variant.split("+"):
@@ -86,6 +95,10 @@ def _apply(variant: str) -> None:
             model.PROBE_PORTFOLIO_SHARE = 1.0
         elif part == "stall-off":
             cpsat.PROBE_STALL = None
+        elif part.startswith("window"):
+            window_search.WINDOW_LIMIT = float(part[6:])
+        elif part.startswith("construct"):
+            decompose.CONSTRUCT_SHARE = int(part[9:]) / 100
         elif part.startswith("gap"):
             cpsat.PROBE_GAP = int(part[3:]) / 100
 

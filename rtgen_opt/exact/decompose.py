@@ -32,7 +32,7 @@ from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.partition import Window, windows_of
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.exact.solve import solve as solve_exact
-from rtgen_opt.exact.window_search import WINDOW_LIMIT, WindowSearch
+from rtgen_opt.exact.window_search import WindowSearch
 from rtgen_opt.grid import close, leq
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import Objective
@@ -230,7 +230,7 @@ def solve_decomposed(
     scheduler: Any = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
-    window_limit: float = WINDOW_LIMIT,
+    window_limit: float | None = None,
     cheap: float | None = None,
 ) -> Result:
     """Window search for the incumbent and the decomposition bound, within ``time_limit``.

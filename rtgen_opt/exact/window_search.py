@@ -175,9 +175,11 @@ class WindowSearch:
     def _over(self, deadline: float) -> bool:
         return self.stop.is_set() or time.perf_counter() >= deadline - 0.05
 
-    def _limit(self, tasks: int, deadline: float, window_limit: float) -> float:
-        """The time of a window of ``tasks`` free tasks: in proportion to its size."""
-        return min(window_limit * tasks / WINDOW_TASKS, deadline - time.perf_counter())
+    def _limit(self, tasks: int, deadline: float, window_limit: float | None) -> float:
+        """The time of a window of ``tasks`` free tasks: in proportion to its size, at
+        ``window_limit`` (``None``: :data:`WINDOW_LIMIT`) seconds per WINDOW_TASKS."""
+        per = WINDOW_LIMIT if window_limit is None else window_limit
+        return min(per * tasks / WINDOW_TASKS, deadline - time.perf_counter())
 
     # ----------------------------------------------------------------- the frame
     def _frame(
@@ -339,7 +341,7 @@ class WindowSearch:
         deadline: float,
         *,
         target: int = WINDOW_TASKS,
-        window_limit: float = WINDOW_LIMIT,
+        window_limit: float | None = None,
         lookahead: int = LOOKAHEAD,
         give_up: float | None = None,
     ) -> Schedule:
@@ -414,7 +416,7 @@ class WindowSearch:
         deadline: float,
         *,
         target: int = WINDOW_TASKS,
-        window_limit: float = WINDOW_LIMIT,
+        window_limit: float | None = None,
         done: Callable[[tuple[float, ...]], bool] | None = None,
         on_improve: OnImprove | None = None,
         stall: Callable[[], bool] | None = None,
@@ -459,7 +461,7 @@ class WindowSearch:
         deadline: float,
         *,
         offset: int = 0,
-        window_limit: float = WINDOW_LIMIT,
+        window_limit: float | None = None,
         done: Callable[[tuple[float, ...]], bool] | None = None,
         on_improve: OnImprove | None = None,
     ) -> bool:
