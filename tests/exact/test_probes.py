@@ -262,6 +262,33 @@ def test_the_probe_at_the_bound_finds_a_schedule_with_no_miss():
     assert validate(inst, r.schedule) == []
 
 
+def test_a_probe_that_stops_in_presolve_is_no_interrupt():
+    # CP-SAT may end a large probe in presolve, short of its limit and without a search
+    # (game_npc_heavy_4s: 19 s of 23 s): that is not Ctrl-C, and the solve goes on.
+    # stop_after_presolve stands in for it here.
+    from rtgen_opt.exact.cpsat import _at_floor
+
+    inst = _one_processor({"a": 3.0, "b": 2.0}, {"a": 3.0, "b": 5.0})
+    hint = _in_order(inst, ["b", "a"])
+    model = CpsatModel(inst, Objective.parse("misses"), hint)
+    raw = {"stop_after_presolve": True}
+    found = _at_floor(model, 0, 0, time_limit=20, workers=1, seed=0, progress=None, parameters=raw)
+    assert found.status == "unknown" and found.stats["floor_probe"]["branches"] == 0
+    assert not found.interrupted
+    r = solve(inst, "misses", "cpsat", time_limit=20, hint=hint, parameters=raw)
+    assert "interrupted" not in r.stats
+    assert validate(inst, r.schedule) == [] and r.objective == (1.0,)
+
+
+def test_cut_short_needs_a_search_and_an_early_end():
+    from rtgen_opt.exact.cpsat.model import cut_short
+
+    searched, presolve_only = {"branches": 5, "conflicts": 0}, {"branches": 0, "conflicts": 0}
+    assert cut_short(1.0, 20.0, searched)
+    assert not cut_short(19.5, 20.0, searched)  # at its limit
+    assert not cut_short(1.0, 20.0, presolve_only)
+
+
 def _preemption_trap() -> Instance:
     """p (0-2, due 3) and q (released 1, 1 long, due 2) cannot both be on time without
     preemption, which the solver-free bound (loads per window) allows; r (due 9) is late in the

@@ -17,7 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from rtgen_opt import stopping
-from rtgen_opt.exact.cpsat.model import POOL, CpsatModel, StageResult, solver_parameters
+from rtgen_opt.exact.cpsat.model import (
+    POOL,
+    CpsatModel,
+    StageResult,
+    cut_short,
+    solver_parameters,
+)
 from rtgen_opt.exact.lexicographic import Progress, Stage, minimise_lexicographic
 from rtgen_opt.exact.result import Result
 from rtgen_opt.instance import Instance
@@ -278,7 +284,9 @@ def _minimise(
             step = 2 * step
         else:
             # Undecided well before its limit: Ctrl-C (CP-SAT caught SIGINT).
-            interrupted = stopping.requested() or found.stats["wall_s"] < 0.9 * limit - 0.05
+            interrupted = stopping.requested() or cut_short(
+                found.stats["wall_s"], limit, found.stats
+            )
             break
         if progress is not None:
             try:
@@ -350,7 +358,7 @@ def _at_floor(
     # Undecided well before its limit, with no limit of the caller's that could explain it:
     # Ctrl-C (CP-SAT caught SIGINT).
     limited = any(key.startswith("max_") for key in (parameters or {}))
-    early = found.stats["wall_s"] < 0.9 * limit - 0.05 and not limited
+    early = cut_short(found.stats["wall_s"], limit, found.stats) and not limited
     return StageResult("unknown", None, None, None, stats, interrupted or early)
 
 
