@@ -13,6 +13,8 @@ run). Usage::
 
     python bench/scale_bench.py --seeds 3 --dask
     python bench/scale_bench.py --only game_npc_heavy_4s --seeds 1   # one instance, quick
+    python bench/scale_bench.py --only game_npc_heavy_1s --only game_npc_heavy_4s \
+        --keep old.csv   # rerun two instances; every other instance's rows from old.csv
 """
 
 from __future__ import annotations
@@ -114,10 +116,17 @@ def main() -> None:
         default=None,
         help="run the monolithic model only on instances of at most this many tasks",
     )
+    p.add_argument(
+        "--keep",
+        type=Path,
+        help="an earlier scale.csv: its rows of the instances not run now go into the tables",
+    )
     args = p.parse_args()
     chosen = [(n, t * args.scale) for n, t in INSTANCES if not args.only or n in args.only]
     rows: list[dict] = []
-    policies = {n: best_policy(SCENARIOS / f"{n}.yaml") for n, _ in chosen}
+    kept = _kept(args.keep, {n for n, _ in chosen})
+    shown = {n for n, _ in chosen} | {r["instance"] for r in kept}
+    policies = {n: best_policy(SCENARIOS / f"{n}.yaml") for n, _ in INSTANCES if n in shown}
     for seed in range(args.seeds):
         for name, limit in chosen:
             for method in METHODS:  # interleaved: the two methods alternate per instance
@@ -147,7 +156,21 @@ def main() -> None:
             }
         )
         print("dask", row, flush=True)
-    write(rows, policies, args)
+    write(rows + kept, policies, args)
+
+
+def _kept(path: Path | None, rerun: set[str]) -> list[dict]:
+    """The rows of an earlier ``scale.csv`` whose instance is not rerun, numbers as numbers."""
+    if path is None:
+        return []
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["instance"] not in rerun]
+    for r in rows:
+        for key in ("seed", "missed"):
+            r[key] = int(r[key])
+        for key in ("limit_s", "value", "bound", "time_s", "peak_mb"):
+            r[key] = float(r[key])
+    return rows
 
 
 def write(rows: list[dict], policies: dict, args) -> None:
@@ -161,7 +184,9 @@ def write(rows: list[dict], policies: dict, args) -> None:
         "# The exact answer at scale and load",
         "",
         f"`python bench/scale_bench.py --seeds {args.seeds}{' --dask' if args.dask else ''}"
-        f"{f' --monolithic-max {args.monolithic_max}' if args.monolithic_max else ''}`, "
+        f"{f' --monolithic-max {args.monolithic_max}' if args.monolithic_max else ''}"
+        f"{''.join(f' --only {n}' for n in args.only or [])}"
+        f"{f' --keep {args.keep.name}' if args.keep else ''}`, "
         f"{date.today()}, Python {platform.python_version()}, {os.cpu_count()} cores, "
         f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.",
         "",
@@ -194,7 +219,7 @@ def write(rows: list[dict], policies: dict, args) -> None:
             f"| {median_range(gaps)} | {median_range([100 * g / jobs for g in gaps], '{:.1f}')} "
             f"| {median_range([r['missed'] for r in sel])} "
             f"| {median_range([r['time_s'] for r in sel], '{:.1f}')} "
-            f"| {median_range([r['peak_mb'] for r in sel])} | {groups} |"
+            f"| {median_range([r['peak_mb'] for r in sel], '{:.0f}')} | {groups} |"
         )
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "scale.md").read_text())
