@@ -81,6 +81,8 @@ class SearchStats:
     construct_windows: int = 0
     construct_listed: int = 0
     construct_abandoned: bool = False
+    #: The first objective component of the constructed schedule (kept or not).
+    construct_value: float | None = None
     passes: int = 0
     solved: int = 0
     skipped: int = 0
@@ -94,6 +96,7 @@ class SearchStats:
             "construct_windows": self.construct_windows,
             "construct_listed": self.construct_listed,
             "construct_abandoned": self.construct_abandoned,
+            "construct_value": self.construct_value,
             "passes": self.passes,
             "windows_solved": self.solved,
             "windows_skipped": self.skipped,
@@ -406,6 +409,7 @@ class WindowSearch:
         if violations:
             raise InvalidScheduleError(violations)
         values = self.objective.values(inst, built)
+        self.stats.construct_value = values[0]
         if values < self.values:
             self.incumbent, self.values = built, values
         return self.incumbent

@@ -41,9 +41,22 @@ def test_construction_and_slices_improve_a_loaded_instance():
     search.construct(time.perf_counter() + 30)
     constructed = search.values
     assert constructed < objective.values(inst, start)
+    assert search.stats.as_dict()["construct_value"] == constructed[0]
     search.run(time.perf_counter() + 10)
     assert search.values <= constructed
     assert validate(inst, search.incumbent) == []
+
+
+def test_the_constructed_value_is_recorded_and_kept_only_when_better():
+    inst = load_instance("instances/scenarios/game_npc_small.yaml")
+    objective = Objective.parse("misses")
+    for start in (list_schedule(inst, objective), replay(inst, "round-robin")):
+        before = objective.values(inst, start)[0]
+        search = WindowSearch(inst, objective, start, workers=1)
+        search.construct(time.perf_counter() + 30)
+        value = search.stats.construct_value
+        assert search.values[0] == min(value, before)
+        assert (search.incumbent is start) == (value >= before)
 
 
 def test_a_set_stop_ends_the_passes_at_once_with_the_incumbent():
