@@ -15,7 +15,9 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   (``window_search.WINDOW_LIMIT``, 2 s as shipped);
 - ``construct25``, ``construct0``: the decomposition's rolling construction may use 25% or
   none of the time (``decompose.CONSTRUCT_SHARE``, 50% as shipped; with none every window is
-  list scheduled, and the improving passes get the whole limit).
+  list scheduled, and the improving passes get the whole limit);
+- ``lead-off``: the rolling construction runs to its end even when its lead over the start
+  has fallen (``window_search.CONSTRUCT_LEAD_KEEP`` = None).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -60,6 +62,7 @@ VARIANTS = (
     "window4",
     "construct25",
     "construct0",
+    "lead-off",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -95,6 +98,8 @@ def _apply(variant: str) -> None:
             model.PROBE_PORTFOLIO_SHARE = 1.0
         elif part == "stall-off":
             cpsat.PROBE_STALL = None
+        elif part == "lead-off":
+            window_search.CONSTRUCT_LEAD_KEEP = None
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

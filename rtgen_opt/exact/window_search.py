@@ -67,6 +67,15 @@ LOOKAHEAD = 0
 GROWTH = 2
 MAX_WINDOW_TASKS = 1200
 
+#: The rolling construction's *lead* is the start's share of the objective (first component,
+#: when additive) on the jobs committed so far less the construction's own. Once the lead
+#: falls to this fraction of its best, the construction is completed by list scheduling the
+#: rest around what it has committed (kept if better); once it is gone, the construction
+#: stops. On a loaded stretch the construction can lead by far and then collapse
+#: (game_npc_heavy_15s: 391 against the list schedule's 914 after 36 of 60 windows, 2,127
+#: against 1,994 at the end). ``None``: the construction always runs to its end.
+CONSTRUCT_LEAD_KEEP: float | None = 0.5
+
 #: Raw CP-SAT parameters of every window's solve.
 WINDOW_PARAMETERS: dict[str, Any] = {}
 
@@ -83,6 +92,10 @@ class SearchStats:
     construct_abandoned: bool = False
     #: The first objective component of the constructed schedule (kept or not).
     construct_value: float | None = None
+    #: The value of the list-scheduled completion at the lead's fall, and whether the
+    #: construction stopped once its lead was gone.
+    construct_completed: float | None = None
+    construct_stopped: bool = False
     passes: int = 0
     solved: int = 0
     skipped: int = 0
@@ -97,6 +110,8 @@ class SearchStats:
             "construct_listed": self.construct_listed,
             "construct_abandoned": self.construct_abandoned,
             "construct_value": self.construct_value,
+            "construct_completed": self.construct_completed,
+            "construct_stopped": self.construct_stopped,
             "passes": self.passes,
             "windows_solved": self.solved,
             "windows_skipped": self.skipped,
@@ -362,6 +377,9 @@ class WindowSearch:
         dropped: set[str] = set()
         times = self._times({})
         windows = windows_of(inst, target, by="deadline")
+        lead = None
+        if CONSTRUCT_LEAD_KEEP is not None and self.objective.first.additive:
+            lead = _Lead(self, self.incumbent)
         for k, window in enumerate(windows):
             if give_up is not None and time.perf_counter() >= give_up:
                 self.stats.construct_abandoned = True
@@ -400,6 +418,14 @@ class WindowSearch:
                     i = self._index[t]
                     times[0][i], times[1][i] = pl.start, pl.end
             dropped |= set(schedule.dropped) & set(commit)
+            if lead is not None and k + 1 < len(windows):
+                lead.add(commit, placements, dropped)
+                if lead.fallen():
+                    self._complete(placements, dropped, deadline)
+                    lead.completed = True
+                elif lead.gone():
+                    self.stats.construct_stopped = True
+                    return self.incumbent
         built = Schedule.build(
             [(t, pl.processor, pl.start, pl.end) for t, pl in placements.items()],
             dropped,
@@ -413,6 +439,17 @@ class WindowSearch:
         if values < self.values:
             self.incumbent, self.values = built, values
         return self.incumbent
+
+    def _complete(self, placements: Mapping[str, Placement], dropped: set[str], until: float):
+        """The construction so far completed by list scheduling the rest around it; it
+        replaces the incumbent when it is better."""
+        pinned = {t: (pl.processor, pl.start) for t, pl in placements.items()}
+        done = list_schedule(self.instance, self.objective, fixed=pinned, until=until)
+        values = self.objective.values(self.instance, done)
+        self.stats.construct_completed = values[0]
+        if values < self.values and not validate(self.instance, done):
+            self.incumbent = done.with_provenance(method="window-search")
+            self.values = values
 
     # ----------------------------------------------------------------- improving passes
     def run(
@@ -583,3 +620,40 @@ class WindowSearch:
             dropped,
             **{**self.incumbent.provenance, "method": "window-search"},
         )
+
+
+class _Lead:
+    """The rolling construction's lead over a start (:data:`CONSTRUCT_LEAD_KEEP`), window by
+    window: the start's share of the first (additive) component on the committed jobs less
+    the construction's."""
+
+    def __init__(self, search: WindowSearch, start: Schedule) -> None:
+        self.search, self.start = search, start
+        self.lead = self.best = 0.0
+        self.completed = False
+
+    def _share(self, jobs: list[str], placements: Mapping[str, Placement], dropped) -> float:
+        part = self.search.instance.restrict(jobs)
+        rows = [
+            (t, placements[t].processor, placements[t].start, placements[t].end)
+            for t in part.tasks
+            if t in placements
+        ]
+        share = Schedule.build(rows, [j for j in jobs if j in dropped])
+        return self.search.objective.first.evaluate(part, share)
+
+    def add(self, jobs: list[str], placements: Mapping[str, Placement], dropped) -> None:
+        start = self.start
+        self.lead += self._share(jobs, start.placements, start.dropped) - self._share(
+            jobs, placements, dropped
+        )
+        self.best = max(self.best, self.lead)
+
+    def fallen(self) -> bool:
+        """The lead has fallen to CONSTRUCT_LEAD_KEEP of its best (once)."""
+        keep = CONSTRUCT_LEAD_KEEP or 0.0
+        return not self.completed and self.best > 0 and self.lead <= keep * self.best
+
+    def gone(self) -> bool:
+        """After the completion, the lead is gone: the construction is not worth finishing."""
+        return self.completed and self.lead <= 0
