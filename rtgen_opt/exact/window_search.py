@@ -12,7 +12,9 @@ with the work due when they are, not all with its arrival) and the windows are s
 order: each one exactly, with the windows before it fixed and those after it
 not yet placed. The window's hint is the list schedule of its jobs around the fixed tasks, so a
 step is never worse than list scheduling. What the time limit leaves unscheduled is list
-scheduled around the rest, so the construction always ends with a whole schedule.
+scheduled around the rest, so the construction always ends with a whole schedule. When its
+lead over the start falls (:data:`CONSTRUCT_LEAD_KEEP`), it is completed by list scheduling at
+that point, and it stops once the lead is gone.
 
 **Improving passes** (:meth:`WindowSearch.run`, large-neighbourhood search). Each step frees the
 jobs of one *time slice* ``[a, b)`` of the incumbent -- the jobs with a task that starts in it,

@@ -68,3 +68,48 @@ def test_a_set_stop_ends_the_passes_at_once_with_the_incumbent():
     search = WindowSearch(inst, objective, start, workers=1, stop=stop)
     began = time.perf_counter()
     assert search.run(began + 60) is start and time.perf_counter() - began < 5
+
+
+def test_the_lead_is_the_starts_share_less_the_constructions():
+    from rtgen_opt.exact import window_search
+
+    class Lead(window_search._Lead):
+        # shares by name: the start's jobs "s:j", the construction's "c:j"
+        def _share(self, jobs, placements, dropped):
+            return sum(placements[j] for j in jobs)
+
+    lead = Lead.__new__(Lead)
+    lead.lead = lead.best = 0.0
+    lead.completed = False
+    start = {"a": 5, "b": 1, "c": 0, "d": 0}
+    lead.start = type("S", (), {"placements": start, "dropped": set()})()
+    steps = [("a", 1), ("b", 3), ("c", 1)]  # the construction's misses per job
+    seen = []
+    for job, own in steps:
+        lead.add([job], {job: own}, set())
+        seen.append((lead.lead, lead.best, lead.fallen()))
+    # lead 4, then 4 - 2 = 2 (half of the best: fallen), then 1
+    assert seen == [(4, 4, False), (2, 4, True), (1, 4, True)]
+    lead.completed = True
+    assert not lead.fallen() and not lead.gone()
+    lead.add(["d"], {"d": 1}, set())
+    assert lead.lead == 0 and lead.gone()
+
+
+def test_a_construction_completed_at_its_falling_lead_keeps_the_better_schedule(monkeypatch):
+    # Completing at the first loss of lead (keep 1.0): from round-robin's 14 misses on
+    # game_npc_small, in windows of 20 tasks, the lead falls and the completion is scored.
+    from rtgen_opt.exact import window_search
+
+    monkeypatch.setattr(window_search, "CONSTRUCT_LEAD_KEEP", 1.0)
+    inst = load_instance("instances/scenarios/game_npc_small.yaml")
+    objective = Objective.parse("misses")
+    start = replay(inst, "round-robin")
+    search = WindowSearch(inst, objective, start, workers=1)
+    search.construct(time.perf_counter() + 30, target=20)
+    stats = search.stats
+    assert stats.construct_completed is not None
+    assert stats.construct_stopped or stats.construct_value is not None
+    assert search.values[0] <= stats.construct_completed < objective.values(inst, start)[0]
+    assert validate(inst, search.incumbent) == []
+    assert search.values == objective.values(inst, search.incumbent)
