@@ -317,18 +317,25 @@ class WindowSearch:
         # Compact: the windows after this one find the processors free as early as possible.
         return left_shift(frame.instance, result.schedule)
 
-    def _closed(self, free: list[str], placements: Mapping[str, Placement], dropped) -> bool:
-        """Whether the free jobs' share of the objective meets its solver-free bound."""
-        part = self.instance.restrict(free)
+    def _share(
+        self, jobs: list[str], placements: Mapping[str, Placement], dropped
+    ) -> tuple[Instance, float]:
+        """The instance restricted to ``jobs`` and their share of the first objective
+        component as ``placements`` and ``dropped`` place them."""
+        part = self.instance.restrict(jobs)
         share = Schedule.build(
             [
                 (t, placements[t].processor, placements[t].start, placements[t].end)
                 for t in part.tasks
                 if t in placements
             ],
-            [j for j in free if j in dropped],
+            [j for j in jobs if j in dropped],
         )
-        value = self.objective.first.evaluate(part, share)
+        return part, self.objective.first.evaluate(part, share)
+
+    def _closed(self, free: list[str], placements: Mapping[str, Placement], dropped) -> bool:
+        """Whether the free jobs' share of the objective meets its solver-free bound."""
+        part, value = self._share(free, placements, dropped)
         return leq(value, combinatorial_bounds(part, self.objective)["bound"])
 
     def _earliest(self, free: list[str], end: np.ndarray) -> float:
@@ -447,9 +454,12 @@ class WindowSearch:
         replaces the incumbent when it is better."""
         pinned = {t: (pl.processor, pl.start) for t, pl in placements.items()}
         done = list_schedule(self.instance, self.objective, fixed=pinned, until=until)
+        violations = validate(self.instance, done)
+        if violations:
+            raise InvalidScheduleError(violations)
         values = self.objective.values(self.instance, done)
         self.stats.construct_completed = values[0]
-        if values < self.values and not validate(self.instance, done):
+        if values < self.values:
             self.incumbent = done.with_provenance(method="window-search")
             self.values = values
 
@@ -635,20 +645,12 @@ class _Lead:
         self.completed = False
 
     def _share(self, jobs: list[str], placements: Mapping[str, Placement], dropped) -> float:
-        part = self.search.instance.restrict(jobs)
-        rows = [
-            (t, placements[t].processor, placements[t].start, placements[t].end)
-            for t in part.tasks
-            if t in placements
-        ]
-        share = Schedule.build(rows, [j for j in jobs if j in dropped])
-        return self.search.objective.first.evaluate(part, share)
+        return self.search._share(jobs, placements, dropped)[1]
 
     def add(self, jobs: list[str], placements: Mapping[str, Placement], dropped) -> None:
         start = self.start
-        self.lead += self._share(jobs, start.placements, start.dropped) - self._share(
-            jobs, placements, dropped
-        )
+        self.lead += self._share(jobs, start.placements, start.dropped)
+        self.lead -= self._share(jobs, placements, dropped)
         self.best = max(self.best, self.lead)
 
     def fallen(self) -> bool:
