@@ -17,7 +17,9 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   none of the time (``decompose.CONSTRUCT_SHARE``, 50% as shipped; with none every window is
   list scheduled, and the improving passes get the whole limit);
 - ``lead-off``: the rolling construction runs to its end even when its lead over the start
-  has fallen (``window_search.CONSTRUCT_LEAD_KEEP`` = None).
+  has fallen (``window_search.CONSTRUCT_LEAD_KEEP`` = None);
+- ``affinity-off``: the front door does not run the affinity search among its starts
+  (``optimise.AFFINITY_SHARE`` = 0).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -63,6 +65,7 @@ VARIANTS = (
     "construct25",
     "construct0",
     "lead-off",
+    "affinity-off",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -84,6 +87,7 @@ def load(case: str):
 
 
 def _apply(variant: str) -> None:
+    from rtgen_opt import optimise
     from rtgen_opt.exact import cpsat, decompose, window_search
     from rtgen_opt.exact.cpsat import model
 
@@ -100,6 +104,8 @@ def _apply(variant: str) -> None:
             cpsat.PROBE_STALL = None
         elif part == "lead-off":
             window_search.CONSTRUCT_LEAD_KEEP = None
+        elif part == "affinity-off":
+            optimise.AFFINITY_SHARE = 0.0
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

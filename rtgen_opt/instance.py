@@ -543,6 +543,32 @@ class Instance:
             }
         return replace(self, graph=g, name=name or self.name)
 
+    def with_processors(
+        self, allowed: Mapping[str, Iterable[str]], name: str | None = None
+    ) -> Instance:
+        """A copy where each task of ``allowed`` may run only on the processors listed for it
+        (a subset of its own; tasks not listed keep all theirs).
+
+        Only options are removed, so a schedule of the copy is a schedule of this instance
+        (the affinity search, :mod:`rtgen_opt.exact.affinity`, rests on it).
+
+        Examples
+        --------
+        >>> g = nx.DiGraph()
+        >>> g.add_node("a", durations={"m0": 1.0, "m1": 2.0})
+        >>> inst = Instance.from_networkx(g, Platform.homogeneous(["m0", "m1"]))
+        >>> inst.with_processors({"a": ["m1"]}).durations("a")
+        {'m1': 2.0}
+        """
+        g = self.graph.copy()
+        for t, procs in allowed.items():
+            own = g.nodes[t]["durations"]
+            keep = {p: own[p] for p in procs if p in own}
+            if not keep:
+                raise SpecError(None, f"tasks[{t}]", f"expected a processor among {sorted(own)}")
+            g.nodes[t]["durations"] = keep
+        return replace(self, graph=g, name=name or self.name)
+
     # ----------------------------------------------------------------- files
     def to_dict(self) -> dict[str, Any]:
         tasks = []

@@ -34,7 +34,7 @@ from typing import Any
 
 from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError, RtgenError
-from rtgen_opt.exact import DEFAULT_SOLVER, check_solver
+from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver
 from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.decompose import solve_decomposed
 from rtgen_opt.exact.list_schedule import list_schedule
@@ -57,6 +57,9 @@ MONOLITHIC_TASKS = 1500
 METHODS = ("auto", "monolithic", "decompose")
 #: Share of the time limit after which no further starting schedule is built.
 START_SHARE = 0.25
+#: Share of the time limit the affinity search may use (it runs beyond the others' start share:
+#: on the heavy instances it is worth more than the window search's time).
+AFFINITY_SHARE = 0.5
 #: Share of the time limit (at most 1 s) kept for checking the search's schedule.
 FINISH_SHARE = 0.05
 #: No search (no model is built) when less than this many seconds are left for it.
@@ -74,9 +77,16 @@ def candidates(
     until: float | None = None,
     win: Windows | None = None,
     skipped: list[str] | None = None,
+    affinity_until: float | None = None,
+    target: float | None = None,
+    stop: threading.Event | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> list[tuple[tuple[float, ...], str, Schedule]]:
     """``(values, name, schedule)`` of every starting schedule, best first: the caller's
-    ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0).
+    ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0),
+    and with ``affinity_until`` the affinity search's schedule (:mod:`rtgen_opt.exact.affinity`,
+    searched until that time or until it meets ``target``; what it found goes in
+    ``stats["affinity"]``).
 
     After the :func:`time.perf_counter` time ``until`` nothing more is built (the hints and
     the list schedule's first rule always are, so there is at least one); the names of the
@@ -98,6 +108,24 @@ def candidates(
         except RtgenError:  # pragma: no cover - a built-in policy that cannot run here
             continue
         out.append((objective.values(instance, schedule), name, schedule))
+    if affinity_until is not None and not (stop is not None and stop.is_set()):
+        found = affinity.search(
+            instance,
+            objective,
+            until=affinity_until,
+            target=target,
+            stop=stop,
+        )
+        if found is not None:
+            check(instance, found.schedule)
+            out.append((found.values, "affinity", found.schedule))
+            if stats is not None:
+                stats["affinity"] = {
+                    "classes": found.affinity,
+                    "value": found.values,
+                    "scored": found.scored,
+                    "seconds": round(found.seconds, 3),
+                }
     out.sort(key=lambda c: (c[0], c[1]))
     return out
 
@@ -197,13 +225,25 @@ def solve(
     stop = stop or stopping.event()
     hints = [] if hint is None else [hint] if isinstance(hint, Schedule) else list(hint)
     skipped: list[str] = []
-    with deadline.phase("starts"):
-        win = windows(instance)
-        ranked = candidates(
-            instance, parsed, hints, until=deadline.by(START_SHARE), win=win, skipped=skipped
-        )
+    found: dict[str, Any] = {}
     with deadline.phase("bound"):
+        win = windows(instance)
         cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
+    with deadline.phase("starts"):
+        ranked = candidates(
+            instance,
+            parsed,
+            hints,
+            until=deadline.by(START_SHARE),
+            win=win,
+            skipped=skipped,
+            affinity_until=(
+                deadline.by(AFFINITY_SHARE) if chosen == "decompose" and AFFINITY_SHARE else None
+            ),
+            target=cheap if len(parsed) == 1 else None,
+            stop=stop,
+            stats=found,
+        )
     start_values, start_name, start = ranked[0]
     closed = len(parsed) == 1 and leq(start_values[0], cheap)
     out_of_time = deadline.left(reserve=_finish_reserve(time_limit)) < MIN_SEARCH_S
@@ -260,6 +300,7 @@ def solve(
         "start": start_name,
         "start_value": start_values,
         "starts_skipped": skipped,
+        **found,
         "model_built": built,
         "phases": dict(deadline.phases),
     }

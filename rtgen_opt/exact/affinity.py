@@ -1,0 +1,164 @@
+"""Affinity search: which kinds of processor each class of tasks may use.
+
+Real runtimes pin models to accelerators, and under load the pinning is what decides the
+misses: a 60 ms LLM decode block on the NPU blocks an 8 ms frame deadline there, so the frames
+must have the GPU to themselves while the decode runs, and a greedy rule that puts each task
+where it finishes earliest never learns that. This search learns it.
+
+A *class* is a stream's tasks (an LLM stream's prefill and decode tasks are two classes, as a
+runtime places them apart); an *affinity* maps each class to the processor kinds it may use.
+Restricting a class only removes options, so a schedule of the restricted instance
+(:meth:`~rtgen_opt.instance.Instance.with_processors`) is a schedule of the instance, and the
+caller validates it against the instance.
+
+The search is a hill climb from no restriction: a move removes one kind from one class, or
+gives one back; each neighbour is scored by the list schedule's ``edf`` rule
+(:func:`~rtgen_opt.exact.list_schedule.list_schedule`) on the restricted instance, by the
+objective and then by weighted tardiness (which tells apart neighbours with the same misses);
+the best neighbour is taken while it improves. It stops when no move improves, at a target
+value (the bound: nothing can beat it), at the deadline, or on a stop request. An instance
+larger than :data:`SAMPLE_TASKS` is scored on its first :data:`SAMPLE_TASKS` tasks by release
+(whole LLM requests); the affinity found is then applied to the whole instance, scheduled with
+every list rule.
+
+On game_npc_heavy_4s (2,344 tasks) the list schedule alone misses 398 weighted jobs; the
+affinity it finds in 46 list schedules (9 s) -- hands on the NPU only, decode on CPU and GPU --
+misses none (``bench/results/affinity.md``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from rtgen_opt.exact.list_schedule import list_schedule
+from rtgen_opt.exact.partition import windows_of
+from rtgen_opt.grid import leq
+from rtgen_opt.instance import Instance
+from rtgen_opt.objectives import Objective, objective_value
+from rtgen_opt.schedule import Schedule
+
+#: Scored on the first this-many tasks (by release) of a larger instance.
+SAMPLE_TASKS = 9000
+#: The list rule that scores a neighbour (the fastest that leads under deadlines).
+SCORE_RULES = ("edf",)
+
+Affinity = Mapping[str, frozenset[str]]
+
+
+def task_class(attrs: Mapping[str, object]) -> str:
+    """The class of a task from its node attributes: its stream, and for an LLM stream its
+    phase (``npc/prefill``, ``npc/decode``)."""
+    stream = str(attrs.get("stream") or "tasks")
+    phase = attrs.get("phase")
+    return f"{stream}/{phase}" if phase in ("prefill", "decode") else stream
+
+
+def classes(instance: Instance) -> dict[str, list[frozenset[str]]]:
+    """Per class, the distinct sets of processor kinds its tasks may run on."""
+    kind = {p.name: p.kind for p in instance.platform.processors}
+    out: dict[str, set[frozenset[str]]] = {}
+    for t in instance.tasks:
+        attrs = instance.graph.nodes[t]
+        kinds = frozenset(kind[p] for p in attrs["durations"])
+        out.setdefault(task_class(attrs), set()).add(kinds)
+    return {c: sorted(sets, key=sorted) for c, sets in out.items()}
+
+
+def restricted(instance: Instance, affinity: Affinity) -> Instance:
+    """``instance`` with each task's processors cut to its class's kinds (a class not in
+    ``affinity`` keeps all)."""
+    kind = {p.name: p.kind for p in instance.platform.processors}
+    allowed = {}
+    for t in instance.tasks:
+        attrs = instance.graph.nodes[t]
+        kinds = affinity.get(task_class(attrs))
+        if kinds is not None:
+            allowed[t] = [p for p in attrs["durations"] if kind[p] in kinds]
+    return instance.with_processors(allowed)
+
+
+@dataclass(frozen=True)
+class AffinityResult:
+    """The best schedule found (of the whole instance), its affinity, its values, and how many
+    list schedules were scored."""
+
+    schedule: Schedule
+    affinity: dict[str, tuple[str, ...]]
+    values: tuple[float, ...]
+    scored: int
+    seconds: float
+
+
+def _moves(
+    current: dict[str, frozenset[str]], kinds: Mapping[str, list[frozenset[str]]]
+) -> Iterator[dict[str, frozenset[str]]]:
+    """Every affinity one kind away from ``current`` that leaves each task an option."""
+    for c in sorted(current):
+        every = frozenset().union(*kinds[c])
+        for k in sorted(every):
+            new = current[c] ^ {k}
+            if all(new & own for own in kinds[c]):
+                yield {**current, c: new}
+
+
+def search(
+    instance: Instance,
+    objective: Objective,
+    *,
+    until: float | None = None,
+    target: float | None = None,
+    stop: threading.Event | None = None,
+) -> AffinityResult | None:
+    """The hill climb of the module docstring; ``None`` when there is nothing to restrict
+    (one kind per class). ``until`` is a :func:`time.perf_counter` time, ``target`` a value of
+    the objective's first component that ends the search when met."""
+    started = time.perf_counter()
+    kinds = classes(instance)
+    current = {c: frozenset().union(*sets) for c, sets in kinds.items()}
+    if next(_moves(current, kinds), None) is None:
+        return None
+    sample = instance
+    if len(instance.tasks) > SAMPLE_TASKS:
+        sample = instance.restrict(windows_of(instance, SAMPLE_TASKS)[0].jobs)
+    scored = 0
+
+    def score(affinity: Affinity) -> tuple[float, ...]:
+        nonlocal scored
+        scored += 1
+        s = list_schedule(restricted(sample, affinity), objective, rules=SCORE_RULES)
+        return (*objective.values(sample, s), objective_value(sample, s, "tardiness"))
+
+    def done() -> bool:
+        late = until is not None and time.perf_counter() >= until
+        return late or (stop is not None and stop.is_set())
+
+    if done():
+        return None
+    best = score(current)
+    while not done() and not (target is not None and leq(best[0], target)):
+        step = None
+        for move in _moves(current, kinds):
+            if done():
+                break
+            value = score(move)
+            if value < best and (step is None or value < step[0]):
+                step = (value, move)
+        if step is None:
+            break
+        best, current = step
+    whole = restricted(instance, current)
+    schedule = list_schedule(whole, objective, until=until)
+    affinity = {c: tuple(sorted(current[c])) for c in sorted(current)}
+    schedule = Schedule.build(
+        schedule.rows(), schedule.dropped, method=f"affinity+{schedule.provenance['method']}"
+    )
+    return AffinityResult(
+        schedule,
+        affinity,
+        objective.values(instance, schedule),
+        scored,
+        time.perf_counter() - started,
+    )
