@@ -18,6 +18,8 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   list scheduled, and the improving passes get the whole limit);
 - ``lead-off``: the rolling construction runs to its end even when its lead over the start
   has fallen (``window_search.CONSTRUCT_LEAD_KEEP`` = None);
+- ``behind-off``: the rolling construction goes on when it trails the start without ever
+  having led (``window_search.CONSTRUCT_BEHIND_WINDOWS`` = None);
 - ``affinity-off``: the front door does not run the affinity search among its starts
   (``optimise.AFFINITY_SHARE`` = 0).
 
@@ -66,6 +68,7 @@ VARIANTS = (
     "construct0",
     "lead-off",
     "affinity-off",
+    "behind-off",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -104,6 +107,8 @@ def _apply(variant: str) -> None:
             cpsat.PROBE_STALL = None
         elif part == "lead-off":
             window_search.CONSTRUCT_LEAD_KEEP = None
+        elif part == "behind-off":
+            window_search.CONSTRUCT_BEHIND_WINDOWS = None
         elif part == "affinity-off":
             optimise.AFFINITY_SHARE = 0.0
         elif part.startswith("window"):

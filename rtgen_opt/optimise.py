@@ -81,12 +81,13 @@ def candidates(
     target: float | None = None,
     stop: threading.Event | None = None,
     stats: dict[str, Any] | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> list[tuple[tuple[float, ...], str, Schedule]]:
     """``(values, name, schedule)`` of every starting schedule, best first: the caller's
     ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0),
     and with ``affinity_until`` the affinity search's schedule (:mod:`rtgen_opt.exact.affinity`,
     searched until that time or until it meets ``target``; what it found goes in
-    ``stats["affinity"]``).
+    ``stats["affinity"]``; ``progress(best value so far, note)`` follows it).
 
     After the :func:`time.perf_counter` time ``until`` nothing more is built (the hints and
     the list schedule's first rule always are, so there is at least one); the names of the
@@ -109,12 +110,14 @@ def candidates(
             continue
         out.append((objective.values(instance, schedule), name, schedule))
     if affinity_until is not None and not (stop is not None and stop.is_set()):
+        best = min(c[0][0] for c in out)
+
+        def scored(n: int, _: tuple[float, ...]) -> None:
+            if progress is not None:
+                progress(best, f"affinity search: {n} pinnings scored")
+
         found = affinity.search(
-            instance,
-            objective,
-            until=affinity_until,
-            target=target,
-            stop=stop,
+            instance, objective, until=affinity_until, target=target, stop=stop, on_score=scored
         )
         if found is not None:
             check(instance, found.schedule)
@@ -243,6 +246,11 @@ def solve(
             target=cheap if len(parsed) == 1 else None,
             stop=stop,
             stats=found,
+            progress=(
+                None
+                if progress is None
+                else lambda v, note: progress(time.perf_counter() - started, v, cheap, note)
+            ),
         )
     start_values, start_name, start = ranked[0]
     closed = len(parsed) == 1 and leq(start_values[0], cheap)

@@ -12,9 +12,10 @@ Restricting a class only removes options, so a schedule of the restricted instan
 caller validates it against the instance.
 
 The search is a hill climb from no restriction: a move removes one kind from one class, or
-gives one back; each neighbour is scored by the list schedule's ``edf`` rule
-(:func:`~rtgen_opt.exact.list_schedule.list_schedule`) on the restricted instance, by the
-objective and then by weighted tardiness (which tells apart neighbours with the same misses);
+gives one back; each neighbour is scored by the better of the list schedule's ``edf`` and
+``cp`` rules (:data:`SCORE_RULES`, :func:`~rtgen_opt.exact.list_schedule.list_schedule`) on the
+restricted instance, by the objective and then by weighted tardiness (which tells apart
+neighbours with the same misses);
 the best neighbour is taken while it improves. It stops when no move improves, at a target
 value (the bound: nothing can beat it), at the deadline, or on a stop request. An instance
 larger than :data:`SAMPLE_TASKS` is scored on its first :data:`SAMPLE_TASKS` tasks by release
@@ -22,7 +23,7 @@ larger than :data:`SAMPLE_TASKS` is scored on its first :data:`SAMPLE_TASKS` tas
 every list rule.
 
 On game_npc_heavy_4s (2,344 tasks) the list schedule alone misses 398 weighted jobs; the
-affinity it finds in 46 list schedules (9 s) -- hands on the NPU only, decode on CPU and GPU --
+affinity it finds in about 20 s -- hands on the NPU only, LLM decode and prefill off it --
 misses none (``bench/results/affinity.md``).
 """
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from rtgen_opt.exact.list_schedule import list_schedule
@@ -42,8 +43,9 @@ from rtgen_opt.schedule import Schedule
 
 #: Scored on the first this-many tasks (by release) of a larger instance.
 SAMPLE_TASKS = 9000
-#: The list rule that scores a neighbour (the fastest that leads under deadlines).
-SCORE_RULES = ("edf",)
+#: The list rules that score a neighbour (the best of the two): earliest deadline first leads
+#: where the load is light enough to meet every deadline, the critical path beyond.
+SCORE_RULES = ("edf", "cp")
 
 Affinity = Mapping[str, frozenset[str]]
 
@@ -111,10 +113,12 @@ def search(
     until: float | None = None,
     target: float | None = None,
     stop: threading.Event | None = None,
+    on_score: Callable[[int, tuple[float, ...]], None] | None = None,
 ) -> AffinityResult | None:
     """The hill climb of the module docstring; ``None`` when there is nothing to restrict
     (one kind per class). ``until`` is a :func:`time.perf_counter` time, ``target`` a value of
-    the objective's first component that ends the search when met."""
+    the objective's first component that ends the search when met; ``on_score(n, best)`` is
+    called after each neighbour scored (``best``: the best score so far, on the sample)."""
     started = time.perf_counter()
     kinds = classes(instance)
     current = {c: frozenset().union(*sets) for c, sets in kinds.items()}
@@ -124,12 +128,16 @@ def search(
     if len(instance.tasks) > SAMPLE_TASKS:
         sample = instance.restrict(windows_of(instance, SAMPLE_TASKS)[0].jobs)
     scored = 0
+    kept: list[tuple[tuple[float, ...], Schedule]] = []  # the best scored, if of the whole
 
     def score(affinity: Affinity) -> tuple[float, ...]:
         nonlocal scored
         scored += 1
         s = list_schedule(restricted(sample, affinity), objective, rules=SCORE_RULES)
-        return (*objective.values(sample, s), objective_value(sample, s, "tardiness"))
+        value = (*objective.values(sample, s), objective_value(sample, s, "tardiness"))
+        if sample is instance and (not kept or value < kept[0][0]):
+            kept[:] = [(value, s)]
+        return value
 
     def done() -> bool:
         late = until is not None and time.perf_counter() >= until
@@ -146,11 +154,19 @@ def search(
             value = score(move)
             if value < best and (step is None or value < step[0]):
                 step = (value, move)
+            if on_score is not None:
+                on_score(scored, min(best, value))
         if step is None:
             break
         best, current = step
-    whole = restricted(instance, current)
-    schedule = list_schedule(whole, objective, until=until)
+    if stop is not None and stop.is_set():
+        # Stopped: no more list schedules (at 35,000 tasks each takes seconds); the best
+        # scored one when it is of the whole instance.
+        if not kept:
+            return None
+        schedule = kept[0][1]
+    else:
+        schedule = list_schedule(restricted(instance, current), objective, until=until)
     affinity = {c: tuple(sorted(current[c])) for c in sorted(current)}
     schedule = Schedule.build(
         schedule.rows(), schedule.dropped, method=f"affinity+{schedule.provenance['method']}"

@@ -43,6 +43,8 @@ from rtgen_opt.schedule import Schedule
 GROUP_TASKS = 300
 #: Seconds a group's solve may take at first (halves get the same again).
 GROUP_LIMIT = 4.0
+#: A group's solve is not started with less than this many seconds left before the deadline.
+MIN_GROUP_S = 0.1
 #: Groups are not split below this many tasks.
 MIN_GROUP_TASKS = 30
 #: Share of the time limit in which the groups' solver-free bounds are computed.
@@ -85,13 +87,23 @@ class Group:
 
 
 def solve_group(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Solve one group alone (a worker function: JSON in, JSON out; runs in any process)."""
+    """Solve one group alone (a worker function: JSON in, JSON out; runs in any process).
+
+    ``spec["until"]``, when given, is a wall-clock time (:func:`time.time`, comparable across
+    processes, unlike :func:`time.perf_counter`) by which the solve must end: a group started
+    late by a busy pool gets only what is left, and none when nothing is.
+    """
+    limit = spec["time_limit"]
+    if spec.get("until") is not None:
+        limit = min(limit, spec["until"] - time.time())
+        if limit < MIN_GROUP_S:
+            return {"bound": -math.inf, "status": "skipped", "wall_s": 0.0}
     instance = Instance.from_dict(spec["instance"])
     result = solve_exact(
         instance,
         spec["objective"],
         "cpsat",
-        time_limit=spec["time_limit"],
+        time_limit=limit,
         workers=1,
         seed=spec["seed"],
         floor_probe=False,  # see cpsat.FLOOR_SHARE
@@ -200,6 +212,7 @@ class GroupBounds:
                 "instance": self.instance.restrict(w.jobs).to_dict(),
                 "objective": list(self.objective.names[:1]),
                 "time_limit": time_limit,
+                "until": time.time() + (deadline - time.perf_counter()),
                 "seed": self.seed,
             }
             for _, w in todo
@@ -207,6 +220,8 @@ class GroupBounds:
         try:
             for i, out in executor.map_unordered(solve_group, specs):
                 group = todo[i][0]
+                if out["status"] == "skipped":  # reached after the deadline: still to solve
+                    continue
                 group.own = max(group.own, out["bound"])
                 group.status = out["status"]
                 group.wall_s += out["wall_s"]

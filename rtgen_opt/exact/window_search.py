@@ -14,7 +14,8 @@ not yet placed. The window's hint is the list schedule of its jobs around the fi
 step is never worse than list scheduling. What the time limit leaves unscheduled is list
 scheduled around the rest, so the construction always ends with a whole schedule. When its
 lead over the start falls (:data:`CONSTRUCT_LEAD_KEEP`), it is completed by list scheduling at
-that point, and it stops once the lead is gone.
+that point, and it stops once the lead is gone, or when it has never led and trails the start
+after a few windows (:data:`CONSTRUCT_BEHIND_WINDOWS`).
 
 **Improving passes** (:meth:`WindowSearch.run`, large-neighbourhood search). Each step frees the
 jobs of one *time slice* ``[a, b)`` of the incumbent -- the jobs with a task that starts in it,
@@ -77,6 +78,11 @@ MAX_WINDOW_TASKS = 1200
 #: (game_npc_heavy_15s: 391 against the list schedule's 914 after 36 of 60 windows, 2,127
 #: against 1,994 at the end). ``None``: the construction always runs to its end.
 CONSTRUCT_LEAD_KEEP: float | None = 0.5
+#: The construction also stops when it has never led the start and is behind it after this
+#: many windows: a start that windows solved one at a time cannot match (the affinity
+#: search's, :mod:`rtgen_opt.exact.affinity`) leaves the time to the improving passes.
+#: ``None``: no such stop.
+CONSTRUCT_BEHIND_WINDOWS: int | None = 4
 
 #: Raw CP-SAT parameters of every window's solve.
 WINDOW_PARAMETERS: dict[str, Any] = {}
@@ -432,7 +438,7 @@ class WindowSearch:
                 if lead.fallen():
                     self._complete(placements, dropped, deadline)
                     lead.completed = True
-                elif lead.gone():
+                elif lead.gone() or lead.behind(k + 1):
                     self.stats.construct_stopped = True
                     return self.incumbent
         built = Schedule.build(
@@ -657,6 +663,12 @@ class _Lead:
         """The lead has fallen to CONSTRUCT_LEAD_KEEP of its best (once)."""
         keep = CONSTRUCT_LEAD_KEEP or 0.0
         return not self.completed and self.best > 0 and self.lead <= keep * self.best
+
+    def behind(self, windows: int) -> bool:
+        """After ``windows`` windows the construction has never led and trails the start
+        (:data:`CONSTRUCT_BEHIND_WINDOWS`)."""
+        least = CONSTRUCT_BEHIND_WINDOWS
+        return least is not None and windows >= least and self.best <= 0 and self.lead < 0
 
     def gone(self) -> bool:
         """After the completion, the lead is gone: the construction is not worth finishing."""

@@ -83,6 +83,22 @@ def test_a_stop_request_ends_the_search_with_a_valid_schedule_or_none():
     assert affinity.search(inst, MISSES, stop=stop) is None
 
 
+def test_a_stop_during_the_search_keeps_the_best_pinning_scored_so_far():
+    inst = load_instance(SCENARIOS / "game_npc_heavy_1s.yaml")
+    stop = threading.Event()
+    seen = []
+
+    def on_score(n, best):
+        seen.append(best)
+        if n == 3:
+            stop.set()
+
+    found = affinity.search(inst, MISSES, stop=stop, on_score=on_score)
+    assert found is not None and found.scored == 3  # no neighbour scored after the stop
+    assert validate(inst, found.schedule) == []
+    assert found.values == MISSES.values(inst, found.schedule) and found.values[0] <= seen[-1][0]
+
+
 def test_the_front_door_uses_it_beyond_the_monolithic_size_and_proves_with_it(monkeypatch):
     import rtgen_opt.optimise as optimise
 

@@ -90,3 +90,19 @@ def test_no_decomposition_bound_for_a_criterion_that_is_neither_a_sum_nor_makesp
     peak = Criterion("peak", makespan.unit, False, False, (), makespan.evaluate)
     with pytest.raises(ArgumentError, match="no decomposition bound"):
         GroupBounds(inst, Objective((peak,)))
+
+
+def test_a_group_reached_after_the_deadline_is_skipped_and_one_before_it_ends_by_it():
+    # A busy pool may start a group late: its solve gets only what is left of the deadline
+    # (the 60 s instance overran its limit by 4-5 s when groups kept their full limit).
+    import time
+
+    from rtgen_opt.exact.decompose import solve_group
+
+    inst = load_instance("instances/scenarios/game_npc_small.yaml")
+    spec = {"instance": inst.to_dict(), "objective": ["misses"], "time_limit": 30.0, "seed": 0}
+    late = solve_group({**spec, "until": time.time() - 1.0})
+    assert late["status"] == "skipped" and late["bound"] == float("-inf")
+    began = time.perf_counter()
+    soon = solve_group({**spec, "until": time.time() + 1.0})
+    assert soon["status"] != "skipped" and time.perf_counter() - began < 1.0 + 2.0

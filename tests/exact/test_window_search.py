@@ -96,6 +96,27 @@ def test_the_lead_is_the_starts_share_less_the_constructions():
     assert lead.lead == 0 and lead.gone()
 
 
+def test_a_construction_that_never_leads_and_trails_stops_after_a_few_windows():
+    from rtgen_opt.exact import window_search
+
+    class Lead(window_search._Lead):
+        def _share(self, jobs, placements, dropped):
+            return sum(placements[j] for j in jobs)
+
+    lead = Lead.__new__(Lead)
+    lead.lead = lead.best = 0.0
+    lead.completed = False
+    lead.start = type("S", (), {"placements": dict.fromkeys("abcde", 0), "dropped": set()})()
+    n = window_search.CONSTRUCT_BEHIND_WINDOWS
+    trail = []
+    for k, job in enumerate("abcde", start=1):  # the start misses nothing; it misses "b"
+        lead.add([job], {job: int(job == "b")}, set())
+        trail.append(lead.behind(k))
+    assert trail == [False] * (n - 1) + [True] * (5 - n + 1)
+    lead.best = 1.0  # it led once: the lead rule (fallen, gone) decides, not this one
+    assert not lead.behind(5)
+
+
 def test_a_construction_completed_at_its_falling_lead_keeps_the_better_schedule(monkeypatch):
     # Completing at the first loss of lead (keep 1.0): from round-robin's 14 misses on
     # game_npc_small, in windows of 20 tasks, the lead falls and the completion is scored.
