@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import multiprocessing
 import os
 import platform
@@ -72,6 +73,7 @@ def _run(path: str, method: str, time_limit: float, seed: int, scheduler: str | 
             "time_s": r.runtime,
             "missed": len(missed_jobs(instance, r.schedule)),
             "method": r.stats.get("method"),
+            "start": f"{r.stats.get('start')} {r.stats.get('start_value', [math.nan])[0]:g}",
             "groups": r.stats.get("groups", ""),
             "groups_proven": r.stats.get("groups_proven", ""),
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -194,11 +196,13 @@ def write(rows: list[dict], policies: dict, args) -> None:
         " medians over the seeds with [min–max]. *gap* = incumbent − certified bound, in weighted"
         " misses and in % of the instance's jobs. *monolithic* = one CP-SAT model"
         " (`--method monolithic`); *auto* = the front door (`rtgen-opt solve`), which decomposes"
-        " beyond 1,500 tasks. Times are wall seconds of the whole call.",
+        " beyond 1,500 tasks. Times are wall seconds of the whole call. *start* = the schedule"
+        " the search started from and its value (`affinity`: the affinity search's pinning;"
+        " a policy's or the list schedule's name otherwise), as distinct values over the seeds.",
         "",
         "| instance | tasks | jobs | best policy | method | value | bound | gap | gap % jobs"
-        " | missed jobs | time s | peak MB | groups proven |",
-        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | missed jobs | time s | peak MB | groups proven | start |",
+        "|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     runs = sorted(
         {(r["instance"], r["run"]) for r in rows},
@@ -219,7 +223,8 @@ def write(rows: list[dict], policies: dict, args) -> None:
             f"| {median_range(gaps)} | {median_range([100 * g / jobs for g in gaps], '{:.1f}')} "
             f"| {median_range([r['missed'] for r in sel])} "
             f"| {median_range([r['time_s'] for r in sel], '{:.1f}')} "
-            f"| {median_range([r['peak_mb'] for r in sel], '{:.0f}')} | {groups} |"
+            f"| {median_range([r['peak_mb'] for r in sel], '{:.0f}')} | {groups} "
+            f"| {', '.join(dict.fromkeys(str(r.get('start') or '–') for r in sel))} |"
         )
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "scale.md").read_text())

@@ -6,7 +6,11 @@ does alone:
 1. **Start from the best schedule there is.** Every built-in online policy is replayed, the
    list schedule is built, and the caller's hints are checked; the best of them (by the
    objective, lexicographically) is the start. The exact result is never worse than any of
-   them, and it never depends on which policies a caller happened to run beside it.
+   them, and it never depends on which policies a caller happened to run beside it. Where the
+   decomposition runs, the affinity search (:mod:`rtgen_opt.exact.affinity`: which processor
+   kinds each stream may use) adds its schedule within :data:`AFFINITY_SHARE` of the limit;
+   under load it is usually the best start, and when it meets the solver-free bound the
+   answer is proven without a model (game_npc_heavy_4s: 0 misses).
 2. **Pick the method by size** (``method="auto"``): the monolithic model
    (:func:`rtgen_opt.exact.solve.solve`, any backend) up to :data:`MONOLITHIC_TASKS` tasks,
    where it proves optima; beyond, the decomposition (:func:`rtgen_opt.exact.decompose.
@@ -125,6 +129,7 @@ def candidates(
             if stats is not None:
                 stats["affinity"] = {
                     "classes": found.affinity,
+                    "pinned": found.pinned,
                     "value": found.values,
                     "scored": found.scored,
                     "seconds": round(found.seconds, 3),

@@ -55,7 +55,8 @@ def _write_milp(instance, objective: str, lp: str | None, mps: str | None, max_p
 
 
 def _method_line(stats) -> str:
-    """``decompose (24 groups, 20 proven alone; started from list-edf)``."""
+    """``decompose (24 groups, 20 proven alone; started from list-edf)``; from the affinity
+    search, with its pinning (``...; started from affinity; pinning hands on npu``)."""
     method = stats.get("method", "monolithic")
     parts = []
     if method == "decompose":
@@ -64,6 +65,9 @@ def _method_line(stats) -> str:
         )
     if "start" in stats:
         parts.append(f"started from {stats['start']}")
+    pinned = (stats.get("affinity") or {}).get("pinned", {})
+    if stats.get("start") == "affinity" and pinned:
+        parts.append("pinning " + ", ".join(f"{c} on {'+'.join(k)}" for c, k in pinned.items()))
     return f"{method} ({'; '.join(parts)})" if parts else method
 
 

@@ -84,11 +84,12 @@ def restricted(instance: Instance, affinity: Affinity) -> Instance:
 
 @dataclass(frozen=True)
 class AffinityResult:
-    """The best schedule found (of the whole instance), its affinity, its values, and how many
-    list schedules were scored."""
+    """The best schedule found (of the whole instance), its affinity (every class) and the
+    classes it narrowed (``pinned``), its values, and how many list schedules were scored."""
 
     schedule: Schedule
     affinity: dict[str, tuple[str, ...]]
+    pinned: dict[str, tuple[str, ...]]
     values: tuple[float, ...]
     scored: int
     seconds: float
@@ -121,7 +122,8 @@ def search(
     called after each neighbour scored (``best``: the best score so far, on the sample)."""
     started = time.perf_counter()
     kinds = classes(instance)
-    current = {c: frozenset().union(*sets) for c, sets in kinds.items()}
+    every = {c: frozenset().union(*sets) for c, sets in kinds.items()}
+    current = dict(every)
     if next(_moves(current, kinds), None) is None:
         return None
     sample = instance
@@ -174,6 +176,7 @@ def search(
     return AffinityResult(
         schedule,
         affinity,
+        {c: affinity[c] for c in affinity if current[c] != every[c]},
         objective.values(instance, schedule),
         scored,
         time.perf_counter() - started,

@@ -72,7 +72,8 @@ def test_on_the_loaded_game_npc_second_it_finds_a_pinning_that_misses_nothing():
     unrestricted = {
         c: tuple(sorted(frozenset().union(*s))) for c, s in affinity.classes(inst).items()
     }
-    assert found.affinity != unrestricted
+    assert found.pinned and found.affinity != unrestricted
+    assert found.pinned == {c: k for c, k in found.affinity.items() if k != unrestricted[c]}
     assert found.schedule.provenance["method"].startswith("affinity+list-")
 
 
