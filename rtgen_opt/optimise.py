@@ -63,7 +63,7 @@ METHODS = ("auto", "monolithic", "decompose")
 START_SHARE = 0.25
 #: Share of the time limit the affinity search may use (it runs beyond the others' start share:
 #: on the heavy instances it is worth more than the window search's time).
-AFFINITY_SHARE = 0.5
+AFFINITY_SHARE = 0.6
 #: Share of the time limit (at most 1 s) kept for checking the search's schedule.
 FINISH_SHARE = 0.05
 #: No search (no model is built) when less than this many seconds are left for it.

@@ -59,7 +59,7 @@ def _method_line(stats) -> str:
     search, with its pinning (``...; started from affinity; pinning hands on npu``)."""
     method = stats.get("method", "monolithic")
     parts = []
-    if method == "decompose":
+    if method == "decompose" and stats.get("groups"):  # none: the start was proven at once
         parts.append(
             f"{stats.get('groups', 0)} groups, {stats.get('groups_proven', 0)} proven alone"
         )

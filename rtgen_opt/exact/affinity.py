@@ -12,10 +12,10 @@ Restricting a class only removes options, so a schedule of the restricted instan
 caller validates it against the instance.
 
 The search is a hill climb from no restriction: a move removes one kind from one class, or
-gives one back; each neighbour is scored by the better of the list schedule's ``edf`` and
-``cp`` rules (:data:`SCORE_RULES`, :func:`~rtgen_opt.exact.list_schedule.list_schedule`) on the
-restricted instance, by the objective and then by weighted tardiness (which tells apart
-neighbours with the same misses);
+gives one back; each neighbour is scored by the list schedule
+(:func:`~rtgen_opt.exact.list_schedule.list_schedule`) of the restricted instance, by the
+objective and then by weighted tardiness (which tells apart neighbours with the same misses),
+with the rule of :data:`SCORE_RULES` (``edf`` or ``cp``) that leads at the current affinity;
 the best neighbour is taken while it improves. It stops when no move improves, at a target
 value (the bound: nothing can beat it), at the deadline, or on a stop request. An instance
 larger than :data:`SAMPLE_TASKS` is scored on its first :data:`SAMPLE_TASKS` tasks by release
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.partition import windows_of
+from rtgen_opt.exact.windows import time_scale, windows
 from rtgen_opt.grid import leq
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import Objective, objective_value
@@ -43,8 +44,9 @@ from rtgen_opt.schedule import Schedule
 
 #: Scored on the first this-many tasks (by release) of a larger instance.
 SAMPLE_TASKS = 9000
-#: The list rules that score a neighbour (the best of the two): earliest deadline first leads
-#: where the load is light enough to meet every deadline, the critical path beyond.
+#: The list rules whose best scores an affinity: earliest deadline first leads where the load
+#: is light enough to meet every deadline, the critical path beyond. The neighbours of an
+#: affinity are scored by the rule that leads at it.
 SCORE_RULES = ("edf", "cp")
 
 Affinity = Mapping[str, frozenset[str]]
@@ -130,16 +132,20 @@ def search(
     if len(instance.tasks) > SAMPLE_TASKS:
         sample = instance.restrict(windows_of(instance, SAMPLE_TASKS)[0].jobs)
     scored = 0
+    known_scale = time_scale(sample)  # the same for every restriction of the sample
     kept: list[tuple[tuple[float, ...], Schedule]] = []  # the best scored, if of the whole
 
-    def score(affinity: Affinity) -> tuple[float, ...]:
+    def score(affinity: Affinity, rules: tuple[str, ...]) -> tuple[tuple[float, ...], str]:
+        """The affinity's score by the best of ``rules``, and that rule."""
         nonlocal scored
         scored += 1
-        s = list_schedule(restricted(sample, affinity), objective, rules=SCORE_RULES)
+        narrow = restricted(sample, affinity)
+        win = windows(narrow, known_scale=known_scale)
+        s = list_schedule(narrow, objective, rules=rules, win=win)
         value = (*objective.values(sample, s), objective_value(sample, s, "tardiness"))
         if sample is instance and (not kept or value < kept[0][0]):
             kept[:] = [(value, s)]
-        return value
+        return value, str(s.provenance["method"]).removeprefix("list-")
 
     def done() -> bool:
         late = until is not None and time.perf_counter() >= until
@@ -147,20 +153,23 @@ def search(
 
     if done():
         return None
-    best = score(current)
+    # Neighbours are scored by the rule that leads at the current affinity (one list schedule
+    # each, not one per rule); the leading rule is found again after every move.
+    best, rule = score(current, SCORE_RULES)
     while not done() and not (target is not None and leq(best[0], target)):
         step = None
         for move in _moves(current, kinds):
             if done():
                 break
-            value = score(move)
+            value, _ = score(move, (rule,))
             if value < best and (step is None or value < step[0]):
                 step = (value, move)
             if on_score is not None:
                 on_score(scored, min(best, value))
         if step is None:
             break
-        best, current = step
+        current = step[1]
+        best, rule = score(current, SCORE_RULES)
     if stop is not None and stop.is_set():
         # Stopped: no more list schedules (at 35,000 tasks each takes seconds); the best
         # scored one when it is of the whole instance.

@@ -146,8 +146,13 @@ class Windows:
         return self.scale.to_ms(t)
 
 
-def _time_scale(instance: Instance) -> tuple[TimeScale, dict[tuple[str, str, str, str], int]]:
-    """The coarsest unit every time value is a multiple of, and the transfer ticks."""
+def time_scale(instance: Instance) -> tuple[TimeScale, dict[tuple[str, str, str, str], int]]:
+    """The coarsest unit every time value is a multiple of, and the transfer ticks.
+
+    It holds for any instance that only narrows ``instance``'s processors
+    (:meth:`~rtgen_opt.instance.Instance.with_processors`): its values are among these, so
+    :func:`windows` may take it from here instead of scanning every value again.
+    """
     g = instance.graph
     values: list[int] = []
     for t in instance.tasks:
@@ -169,7 +174,12 @@ def _time_scale(instance: Instance) -> tuple[TimeScale, dict[tuple[str, str, str
     return TimeScale(instance.resolution, unit), transfers
 
 
-def windows(instance: Instance, *, makespan_upper: float | None = None) -> Windows:
+def windows(
+    instance: Instance,
+    *,
+    makespan_upper: float | None = None,
+    known_scale: tuple[TimeScale, dict[tuple[str, str, str, str], int]] | None = None,
+) -> Windows:
     """Integer model data and time windows of ``instance``.
 
     Parameters
@@ -180,12 +190,15 @@ def windows(instance: Instance, *, makespan_upper: float | None = None) -> Windo
         Optional upper bound (ms) on the makespan of *some optimal* schedule, e.g. a known
         schedule's makespan when the objective is makespan; the horizon is then
         ``min(safe horizon, makespan_upper)``. Do not pass it for other objectives.
+    known_scale
+        :func:`time_scale` of an instance that ``instance`` narrows (the affinity search
+        scores many such), to skip computing it again.
 
     Returns
     -------
     Windows
     """
-    scale, transfer_ticks = _time_scale(instance)
+    scale, transfer_ticks = known_scale or time_scale(instance)
     g = instance.graph
     to = scale.from_ticks
     tasks = instance.tasks
