@@ -23,7 +23,7 @@ larger than :data:`SAMPLE_TASKS` is scored on its first :data:`SAMPLE_TASKS` tas
 every list rule.
 
 On game_npc_heavy_4s (2,344 tasks) the list schedule alone misses 398 weighted jobs; the
-affinity it finds in about 20 s -- hands on the NPU only, LLM decode and prefill off it --
+affinity it finds in about 13 s -- hands on the NPU only, LLM decode and prefill off it --
 misses none (``bench/results/affinity.md``).
 """
 
