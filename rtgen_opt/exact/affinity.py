@@ -62,11 +62,11 @@ def task_class(attrs: Mapping[str, object]) -> str:
 
 def classes(instance: Instance) -> dict[str, list[frozenset[str]]]:
     """Per class, the distinct sets of processor kinds its tasks may run on."""
-    kind = {p.name: p.kind for p in instance.platform.processors}
+    proc = instance.platform.by_name
     out: dict[str, set[frozenset[str]]] = {}
     for t in instance.tasks:
         attrs = instance.graph.nodes[t]
-        kinds = frozenset(kind[p] for p in attrs["durations"])
+        kinds = frozenset(proc[p].kind for p in attrs["durations"])
         out.setdefault(task_class(attrs), set()).add(kinds)
     return {c: sorted(sets, key=sorted) for c, sets in out.items()}
 
@@ -74,13 +74,13 @@ def classes(instance: Instance) -> dict[str, list[frozenset[str]]]:
 def restricted(instance: Instance, affinity: Affinity) -> Instance:
     """``instance`` with each task's processors cut to its class's kinds (a class not in
     ``affinity`` keeps all)."""
-    kind = {p.name: p.kind for p in instance.platform.processors}
+    proc = instance.platform.by_name
     allowed = {}
     for t in instance.tasks:
         attrs = instance.graph.nodes[t]
         kinds = affinity.get(task_class(attrs))
         if kinds is not None:
-            allowed[t] = [p for p in attrs["durations"] if kind[p] in kinds]
+            allowed[t] = [p for p in attrs["durations"] if proc[p].kind in kinds]
     return instance.with_processors(allowed)
 
 
@@ -119,7 +119,8 @@ def search(
     on_score: Callable[[int, tuple[float, ...]], None] | None = None,
 ) -> AffinityResult | None:
     """The hill climb of the module docstring; ``None`` when there is nothing to restrict
-    (one kind per class). ``until`` is a :func:`time.perf_counter` time, ``target`` a value of
+    (no class can lose a kind without leaving a task no processor), when the time or a stop
+    comes before the first score, or on a stop when only a sample was scored. ``until`` is a :func:`time.perf_counter` time, ``target`` a value of
     the objective's first component that ends the search when met; ``on_score(n, best)`` is
     called after each neighbour scored (``best``: the best score so far, on the sample)."""
     started = time.perf_counter()

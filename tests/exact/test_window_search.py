@@ -70,19 +70,24 @@ def test_a_set_stop_ends_the_passes_at_once_with_the_incumbent():
     assert search.run(began + 60) is start and time.perf_counter() - began < 5
 
 
-def test_the_lead_is_the_starts_share_less_the_constructions():
+def _lead(start: dict[str, int]):
+    """A construction's lead over a start whose share of each job is given (``start``), the
+    construction's share read the same way from the placements it commits."""
     from rtgen_opt.exact import window_search
 
     class Lead(window_search._Lead):
-        # shares by name: the start's jobs "s:j", the construction's "c:j"
         def _share(self, jobs, placements, dropped):
             return sum(placements[j] for j in jobs)
 
     lead = Lead.__new__(Lead)
     lead.lead = lead.best = 0.0
     lead.completed = False
-    start = {"a": 5, "b": 1, "c": 0, "d": 0}
     lead.start = type("S", (), {"placements": start, "dropped": set()})()
+    return lead
+
+
+def test_the_lead_is_the_starts_share_less_the_constructions():
+    lead = _lead({"a": 5, "b": 1, "c": 0, "d": 0})
     steps = [("a", 1), ("b", 3), ("c", 1)]  # the construction's misses per job
     seen = []
     for job, own in steps:
@@ -99,14 +104,7 @@ def test_the_lead_is_the_starts_share_less_the_constructions():
 def test_a_construction_that_never_leads_and_trails_stops_after_a_few_windows():
     from rtgen_opt.exact import window_search
 
-    class Lead(window_search._Lead):
-        def _share(self, jobs, placements, dropped):
-            return sum(placements[j] for j in jobs)
-
-    lead = Lead.__new__(Lead)
-    lead.lead = lead.best = 0.0
-    lead.completed = False
-    lead.start = type("S", (), {"placements": dict.fromkeys("abcde", 0), "dropped": set()})()
+    lead = _lead(dict.fromkeys("abcde", 0))
     n = window_search.CONSTRUCT_BEHIND_WINDOWS
     trail = []
     for k, job in enumerate("abcde", start=1):  # the start misses nothing; it misses "b"
