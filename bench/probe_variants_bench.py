@@ -21,7 +21,10 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
 - ``behind-off``: the rolling construction goes on when it trails the start without ever
   having led (``window_search.CONSTRUCT_BEHIND_WINDOWS`` = None);
 - ``affinity-off``: the front door does not run the affinity search among its starts
-  (``optimise.AFFINITY_SHARE`` = 0).
+  (``optimise.AFFINITY_SHARE`` = 0);
+- ``deferral-off``: nor the deferral search after it (``optimise.DEFERRAL_SHARE`` = 0);
+- ``fluid-off``: the front door does not compute the fluid window bound
+  (``optimise.FLUID_SHARE`` = 0).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -69,6 +72,8 @@ VARIANTS = (
     "lead-off",
     "affinity-off",
     "behind-off",
+    "deferral-off",
+    "fluid-off",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -111,6 +116,10 @@ def _apply(variant: str) -> None:
             window_search.CONSTRUCT_BEHIND_WINDOWS = None
         elif part == "affinity-off":
             optimise.AFFINITY_SHARE = 0.0
+        elif part == "deferral-off":
+            optimise.DEFERRAL_SHARE = 0.0
+        elif part == "fluid-off":
+            optimise.FLUID_SHARE = 0.0
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

@@ -38,9 +38,10 @@ from typing import Any
 
 from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError, RtgenError
-from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver
+from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver, deferral
 from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.decompose import solve_decomposed
+from rtgen_opt.exact.fluid import fluid_bound
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.result import Result, SolveStatus
 from rtgen_opt.exact.solve import finish
@@ -64,6 +65,10 @@ START_SHARE = 0.25
 #: Share of the time limit the affinity search may use (it runs beyond the others' start share:
 #: on the heavy instances it is worth more than the window search's time).
 AFFINITY_SHARE = 0.6
+#: Share of the time limit by which the deferral search (after the affinity search) ends.
+DEFERRAL_SHARE = 0.85
+#: Share of the time limit the fluid window bound may use (where the decomposition runs).
+FLUID_SHARE = 0.1
 #: Share of the time limit (at most 1 s) kept for checking the search's schedule.
 FINISH_SHARE = 0.05
 #: No search (no model is built) when less than this many seconds are left for it.
@@ -82,6 +87,7 @@ def candidates(
     win: Windows | None = None,
     skipped: list[str] | None = None,
     affinity_until: float | None = None,
+    deferral_until: float | None = None,
     target: float | None = None,
     stop: threading.Event | None = None,
     stats: dict[str, Any] | None = None,
@@ -91,7 +97,10 @@ def candidates(
     ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0),
     and with ``affinity_until`` the affinity search's schedule (:mod:`rtgen_opt.exact.affinity`,
     searched until that time or until it meets ``target``; what it found goes in
-    ``stats["affinity"]``; ``progress(best value so far, note)`` follows it).
+    ``stats["affinity"]``; ``progress(best value so far, note)`` follows it), then with
+    ``deferral_until`` the deferral search's (:mod:`rtgen_opt.exact.deferral`: which LLM
+    requests to serve in the background; on the affinity's pinning; ``stats["deferral"]``)
+    unless a start already meets ``target``.
 
     After the :func:`time.perf_counter` time ``until`` nothing more is built (the hints and
     the list schedule's first rule always are, so there is at least one); the names of the
@@ -113,6 +122,7 @@ def candidates(
         except RtgenError:  # pragma: no cover - a built-in policy that cannot run here
             continue
         out.append((objective.values(instance, schedule), name, schedule))
+    found = None
     if affinity_until is not None and not (stop is not None and stop.is_set()):
         best = min(c[0][0] for c in out)
 
@@ -135,7 +145,59 @@ def candidates(
                     "seconds": round(found.seconds, 3),
                 }
     out.sort(key=lambda c: (c[0], c[1]))
+    closed = target is not None and leq(out[0][0][0], target)
+    if deferral_until is not None and not closed:
+        pinned = instance if found is None else affinity.restricted(instance, found.affinity)
+        kept = _deferred(instance, pinned, objective, deferral_until, stop, progress, out[0][0][0])
+        if kept is not None:
+            out.append((kept[0], "deferral", kept[1]))
+            out.sort(key=lambda c: (c[0], c[1]))
+            if stats is not None:
+                stats["deferral"] = kept[2]
     return out
+
+
+def _deferred(
+    instance: Instance,
+    pinned: Instance,
+    objective: Objective,
+    until: float,
+    stop: threading.Event | None,
+    progress: Callable[[float, str], None] | None,
+    incumbent: float,
+) -> tuple[tuple[float, ...], Schedule, dict[str, Any]] | None:
+    """The best deferral search (:mod:`rtgen_opt.exact.deferral`) on ``pinned`` (the instance
+    as the affinity search restricted it) over the rules of :data:`deferral.RULES` while time
+    is left: its values, its schedule (validated on ``instance``) and its stats. Progress
+    shows the better of ``incumbent`` (the best start's value) and the search's."""
+    best = None
+    for rule in deferral.RULES:
+
+        def scored(n: int, value: tuple[float, ...], rule: str = rule) -> None:
+            if progress is not None:
+                note = f"deferral search ({rule}): {n} list schedules"
+                progress(min(incumbent, value[0]), note)
+
+        found = deferral.search(
+            pinned, objective, rule=rule, until=until, stop=stop, on_score=scored
+        )
+        if found is None:
+            break
+        check(instance, found.schedule)
+        values = objective.values(instance, found.schedule)
+        if best is None or values < best[0]:
+            best = (
+                values,
+                found.schedule,
+                {
+                    "rule": rule,
+                    "requests": len(found.deferred),
+                    "value": values,
+                    "scored": found.scored,
+                    "seconds": round(found.seconds, 3),
+                },
+            )
+    return best
 
 
 def choose_method(instance: Instance, objective: Objective, solver: str, method: str) -> str:
@@ -237,6 +299,17 @@ def solve(
     with deadline.phase("bound"):
         win = windows(instance)
         cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
+        if chosen == "decompose" and parsed.first.name == "misses" and FLUID_SHARE:
+            # The fluid window bound: what the processors can do in a window, heterogeneity
+            # included (game_npc_heavy_60s: 59 where the bound above is 0).
+            fluid = fluid_bound(instance, win, until=deadline.by(FLUID_SHARE))
+            cheap = max(cheap, fluid.bound)
+            found["fluid"] = {
+                "bound": fluid.bound,
+                "windows": len(fluid.windows),
+                "solved": fluid.solved,
+                "seconds": round(fluid.seconds, 3),
+            }
     with deadline.phase("starts"):
         ranked = candidates(
             instance,
@@ -247,6 +320,9 @@ def solve(
             skipped=skipped,
             affinity_until=(
                 deadline.by(AFFINITY_SHARE) if chosen == "decompose" and AFFINITY_SHARE else None
+            ),
+            deferral_until=(
+                deadline.by(DEFERRAL_SHARE) if chosen == "decompose" and DEFERRAL_SHARE else None
             ),
             target=cheap if len(parsed) == 1 else None,
             stop=stop,

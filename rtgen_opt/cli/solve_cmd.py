@@ -56,7 +56,9 @@ def _write_milp(instance, objective: str, lp: str | None, mps: str | None, max_p
 
 def _method_line(stats) -> str:
     """``decompose (24 groups, 20 proven alone; started from list-edf)``; from the affinity
-    search, with its pinning (``...; started from affinity; pinning hands on npu``)."""
+    search, with its pinning (``...; started from affinity; pinning hands on npu``), and the
+    deferral search's requests (``...; 13 LLM requests deferred (edf)``); with the
+    fluid window bound where it counts (``...; fluid bound 59 over 2 windows``)."""
     method = stats.get("method", "monolithic")
     parts = []
     if method == "decompose" and stats.get("groups"):  # none: the start was proven at once
@@ -66,8 +68,14 @@ def _method_line(stats) -> str:
     if "start" in stats:
         parts.append(f"started from {stats['start']}")
     pinned = (stats.get("affinity") or {}).get("pinned", {})
-    if stats.get("start") == "affinity" and pinned:
+    if stats.get("start") in ("affinity", "deferral") and pinned:
         parts.append("pinning " + ", ".join(f"{c} on {'+'.join(k)}" for c, k in pinned.items()))
+    deferred = stats.get("deferral") or {}
+    if stats.get("start") == "deferral":
+        parts.append(f"{deferred['requests']} LLM requests deferred ({deferred['rule']})")
+    fluid = stats.get("fluid") or {}
+    if fluid.get("bound"):
+        parts.append(f"fluid bound {fluid['bound']:g} over {fluid['windows']} windows")
     return f"{method} ({'; '.join(parts)})" if parts else method
 
 

@@ -26,7 +26,7 @@ import bisect
 import heapq
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from rtgen_opt.errors import ArgumentError
 from rtgen_opt.exact.windows import Windows, windows
@@ -58,6 +58,11 @@ def _priorities(instance: Instance, win: Windows) -> dict[str, Callable[[str], t
         "fifo": lambda t: (win.release[t], deadline(t), index[t]),
         "energy": lambda t: (deadline(t), head(t), index[t]),
     }
+
+
+def _deferring(key: Callable[[str], tuple], later: frozenset[str]) -> Callable[[str], tuple]:
+    """``key`` with the tasks of ``later`` after every other."""
+    return lambda t: (t in later, *key(t))
 
 
 class _Busy:
@@ -307,6 +312,7 @@ def list_schedule(
     win: Windows | None = None,
     fixed: Mapping[str, tuple[str, float]] | None = None,
     until: float | None = None,
+    defer: Collection[str] = (),
 ) -> Schedule:
     """The best of the list schedules ``rules`` for ``objective``.
 
@@ -325,6 +331,10 @@ def list_schedule(
     until
         A :func:`time.perf_counter` time after which no further rule is tried (the first
         always is, so there is a schedule).
+    defer
+        Tasks placed after all others (by the rule among themselves), into what is left:
+        under overload, serving some LLM requests in the background keeps the rest on time
+        (:mod:`rtgen_opt.exact.deferral`).
 
     Returns
     -------
@@ -345,6 +355,9 @@ def list_schedule(
     parsed = Objective.parse(objective)
     win = win or windows(instance)
     keys = _priorities(instance, win)
+    if defer:
+        later = frozenset(defer)
+        keys = {r: _deferring(k, later) for r, k in keys.items()}
     pinned = {t: (p, win.scale.from_ms(s)) for t, (p, s) in (fixed or {}).items()}
     best: tuple[tuple[float, ...], str, Schedule] | None = None
     for rule in rules:

@@ -1,0 +1,409 @@
+"""The fluid window bound on weighted misses: how much work the processors can do in a window.
+
+The solver-free window bound (:func:`rtgen_opt.exact.bounds.miss_bounds`) charges every task
+its *fastest* duration against the capacity of a set of processors. On a heterogeneous chip
+that is weak: an LLM decode block takes 61 ms on the NPU and 82 ms on the CPU, and the NPU
+cannot do every task at its own speed at once. This bound asks the exact question of a
+window, in fluid form (tasks may be split across processors, as a linear programme):
+
+For a window ``[a, b]``, the jobs *inside* are those whose head (earliest start of any of
+their tasks) is at least ``a`` and whose deadline is at most ``b``. A job on time runs all its
+tasks within ``[a, b]``, each on an option that lets the job still end by its deadline. Let
+``y_j`` in ``[0, 1]`` be "job ``j`` is on time"; each task of ``j`` is spread over its options
+(``x[t, p] >= 0``, summing to ``y_j``), and each processor does at most ``b - a`` of work:
+
+    minimise  sum_j w_j (1 - y_j)
+    s.t.      sum_p x[t, p] = y_j                       for each task t of each job j inside
+              sum_{t} x[t, p] * d[t, p] <= b - a        for each processor p
+
+The optimum is a lower bound on the weighted misses among the jobs inside, in every schedule.
+A *blocking cut* adds what non-preemption implies: a task on ``p`` keeps ``p`` from every job of
+a periodic kind whose whole span falls inside it (a 61 ms decode block on the NPU keeps six
+8.3 ms frames off it), :func:`_blocking_rows`.
+Jobs whose tasks have the same options and durations (a stream's frames; an LLM stream's
+``k``-th decode milestones) are merged into one variable with the count as its upper bound,
+so the programme has a few dozen columns whatever the window's size.
+
+Windows that do not meet in time have disjoint jobs and disjoint processor time, so their
+bounds add: the bound is the best sum over windows that do not overlap (weighted interval
+scheduling over the windows with a positive bound). With integral weights each window's bound
+is rounded up before the sum. Jobs that miss in every schedule (:func:`sure_misses`) are
+counted once, outside the windows. The argument is in ``formulations/bounds.md``.
+
+Only windows that might not fit are solved: a fixed split of each kind of task over the
+processors (the split that balances the whole instance's load) that fits the window, blocking
+rows included, shows the programme keeps every job, and the window is skipped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtgen_opt import grid
+from rtgen_opt.exact.bounds import job_tails, sure_misses
+from rtgen_opt.exact.windows import Windows, windows
+from rtgen_opt.instance import Instance
+
+#: Window starts tried: at most this many job heads, evenly spread.
+MAX_STARTS = 600
+#: Window lengths tried from each start: from the shortest job span, growing by this factor.
+LENGTH_FACTOR = 1.25
+
+# A kind of job: its weight, and per task its options as ((processor, duration), ...).
+JobKind = tuple[float, tuple[tuple[tuple[str, int], ...], ...]]
+
+
+@dataclass(frozen=True)
+class FluidBound:
+    """The bound (weighted misses), the windows that make it up (``(a, b, loss)`` in model
+    time), how many windows were tried and solved, and the seconds it took."""
+
+    bound: float
+    windows: tuple[tuple[int, int, float], ...]
+    tried: int
+    solved: int
+    seconds: float
+
+
+def job_kinds(instance: Instance, win: Windows) -> tuple[list[JobKind], dict[str, int], float]:
+    """The kind of every job with a deadline that can be met (index into the kinds), and the
+    weight of the jobs that cannot (:func:`~rtgen_opt.exact.bounds.sure_misses`)."""
+    jobs = instance.jobs
+    sure = sure_misses(instance, win)
+    tails = job_tails(instance, win)
+    kinds: dict[JobKind, int] = {}
+    of: dict[str, int] = {}
+    for j, d in win.deadline.items():
+        if j in sure:
+            continue
+        options = tuple(
+            tuple(
+                sorted(
+                    (p, win.duration[t, p])
+                    for p in win.options[t]
+                    if win.est[t, p] + win.duration[t, p] + tails[t, p] <= d
+                )
+            )
+            for t in jobs[j].tasks
+        )
+        of[j] = kinds.setdefault((float(jobs[j].weight), options), len(kinds))
+    return list(kinds), of, float(sum(jobs[j].weight for j in sure))
+
+
+def window_loss(
+    kinds: Sequence[JobKind],
+    counts: Sequence[int],
+    length: int,
+    rhythm: Sequence[tuple[int, int] | None] | None = None,
+) -> float:
+    """The programme of the module docstring for ``counts[k]`` jobs of each kind ``k`` in a
+    window of ``length``: the least weight of jobs not on time (fractional).
+
+    >>> frames = (2.0, ((("gpu", 4), ("npu", 3)),))  # one task: 4 on the GPU, 3 on the NPU
+    >>> round(window_loss([frames], [3], 4), 6)  # in 4: 1 frame on the GPU, 4/3 on the NPU
+    1.333333
+    """
+    import highspy
+
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    cost: list[float] = []
+    upper: list[float] = []
+    rows: list[tuple[list[int], list[float]]] = []
+    load: dict[str, tuple[list[int], list[float]]] = {}
+    column: dict[tuple[int, int, str], int] = {}  # (kind, task, processor) -> x's column
+    for k, n in enumerate(counts):
+        if not n:
+            continue
+        weight, tasks = kinds[k]
+        y = len(cost)
+        cost.append(-weight)
+        upper.append(float(n))
+        for s, options in enumerate(tasks):
+            idx, val = [y], [-1.0]
+            for p, d in options:
+                column[k, s, p] = len(cost)
+                idx.append(len(cost))
+                val.append(1.0)
+                cost.append(0.0)
+                upper.append(inf)
+                cols, durs = load.setdefault(p, ([], []))
+                cols.append(len(cost) - 1)
+                durs.append(float(d))
+            rows.append((idx, val))
+    if not cost:
+        return 0.0
+    h.addVars(len(cost), np.zeros(len(cost)), np.array(upper))
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), np.array(cost))
+    for idx, val in rows:
+        h.addRow(0.0, 0.0, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+    for cols, durs in load.values():
+        h.addRow(-inf, float(length), len(cols), np.array(cols, dtype=np.int32), np.array(durs))
+    for idx, val, bound in _blocking_rows(kinds, counts, rhythm or [None] * len(kinds), column):
+        h.addRow(-inf, bound, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+    h.run()
+    kept = -h.getInfo().objective_function_value
+    total = sum(kinds[k][0] * n for k, n in enumerate(counts))
+    return max(0.0, total - kept)
+
+
+def _blocking_rows(
+    kinds: Sequence[JobKind],
+    counts: Sequence[int],
+    rhythm: Sequence[tuple[int, int] | None],
+    column: dict[tuple[int, int, str], int],
+) -> list[tuple[list[int], list[float], float]]:
+    """Rows of the blocking cut: a task of ``d`` on ``p`` keeps ``p`` from every job of a
+    kind released at most ``gap`` apart with a span (deadline - release) of ``span`` whose
+    release falls in the first ``d - span`` of it, at least ``(d - span) // gap`` of them, and
+    different tasks on ``p`` block different jobs. So for each task ``s`` of such a kind ``k``:
+    ``x[k, s, p] + sum (d - span) // gap * x[l, s', p] <= counts[k]``."""
+    out = []
+    for k, beat in enumerate(rhythm):
+        if beat is None or not counts[k]:
+            continue
+        gap, span = beat
+        for s, options in enumerate(kinds[k][1]):
+            for p, _ in options:
+                idx, val = [column[k, s, p]], [1.0]
+                for (other, s2, q), c in column.items():
+                    if q != p or (other, s2) == (k, s):
+                        continue
+                    blocked = (dict(kinds[other][1][s2])[p] - span) // gap
+                    if blocked > 0:
+                        idx.append(c)
+                        val.append(float(blocked))
+                if len(idx) > 1:
+                    out.append((idx, val, float(counts[k])))
+    return out
+
+
+def _rhythm(releases: np.ndarray, spans: np.ndarray, a: int, b: int) -> tuple[int, int] | None:
+    """``(gap, span)`` of one kind's jobs inside the window ``[a, b]``, or ``None``: ``span``
+    is their longest span; ``gap`` is such that every closed interval of ``[a, b - span]`` of
+    length ``g * gap`` holds at least ``g`` of their releases: the first release is at most
+    ``gap`` after ``a``, releases are at most ``gap`` apart, and the last is less than ``gap``
+    before ``b - span``.
+
+    >>> _rhythm(np.array([0, 8, 16, 24]), np.array([8, 8, 8, 8]), 0, 40)  # 4 beats of 8 in [0, 32]
+    (9, 8)
+    """
+    span = int(spans.max())
+    last = b - span
+    inside = np.sort(releases[(releases >= a) & (releases <= last)])
+    if inside.size == 0:
+        return None
+    gaps = np.concatenate(([inside[0] - a], np.diff(inside), [last - inside[-1] + 1]))
+    return max(1, int(gaps.max())), span
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The split of each task over its options that balances the whole instance's load (the LP
+    ``min max_p load_p``): ``work[k, p]``, the work one job of kind ``k`` puts on processor
+    ``p``; per processor, every option on it as ``kind``, ``duration`` and ``share`` (of one
+    job's task); ``most[k, p]``, the largest share of a task of kind ``k`` on ``p``.
+
+    Where the jobs inside a window fit every processor under this split, and no blocking row
+    (:func:`_blocking_rows`) fails under it, the split with every job on time is a feasible
+    point of :func:`window_loss`'s programme: the window loses nothing and is skipped."""
+
+    work: np.ndarray
+    kind: list[np.ndarray]
+    duration: list[np.ndarray]
+    share: list[np.ndarray]
+    most: np.ndarray
+
+    def fits(
+        self, counts: np.ndarray, length: int, rhythm: Sequence[tuple[int, int] | None]
+    ) -> bool:
+        if np.max(counts @ self.work) > length:
+            return False
+        for k, beat in enumerate(rhythm):
+            if beat is None:
+                continue
+            gap, span = beat
+            for p in range(self.work.shape[1]):
+                blocked = np.maximum(0, (self.duration[p] - span) // gap)
+                if blocked @ (counts[self.kind[p]] * self.share[p]) > counts[k] * (
+                    1 - self.most[k, p]
+                ):
+                    return False
+        return True
+
+
+def _balanced_split(kinds: Sequence[JobKind], counts: np.ndarray, procs: Sequence[str]) -> _Split:
+    """The :class:`_Split` of ``kinds`` with ``counts`` jobs each."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    column = 1  # column 0 is the largest load
+    where: list[tuple[int, int, str, int]] = []  # (kind, column, processor, duration)
+    rows: list[list[int]] = []
+    for k, (_, tasks) in enumerate(kinds):
+        for options in tasks:
+            cols = []
+            for p, d in options:
+                where.append((k, column, p, d))
+                cols.append(column)
+                column += 1
+            rows.append(cols)
+    cost = np.zeros(column)
+    cost[0] = 1.0
+    h.addVars(column, np.zeros(column), np.full(column, inf))
+    h.changeColsCost(column, np.arange(column, dtype=np.int32), cost)
+    for cols in rows:
+        h.addRow(1.0, 1.0, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
+    for p in procs:
+        mine = [(c, counts[k] * d) for k, c, q, d in where if q == p]
+        idx = [0] + [c for c, _ in mine]
+        val = [-1.0] + [float(v) for _, v in mine]
+        h.addRow(-inf, 0.0, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+    h.run()
+    x = np.clip(np.array(h.getSolution().col_value), 0.0, 1.0)
+    at = {p: i for i, p in enumerate(procs)}
+    work = np.zeros((len(kinds), len(procs)))
+    most = np.zeros((len(kinds), len(procs)))
+    for k, c, p, d in where:
+        work[k, at[p]] += x[c] * d
+        most[k, at[p]] = max(most[k, at[p]], x[c])
+    on = [[(k, d, x[c]) for k, c, q, d in where if q == p] for p in procs]
+    return _Split(
+        work,
+        [np.array([k for k, _, _ in o], dtype=np.int64) for o in on],
+        [np.array([d for _, d, _ in o], dtype=np.int64) for o in on],
+        [np.array([f for _, _, f in o]) for o in on],
+        most,
+    )
+
+
+def _best_disjoint(
+    found: list[tuple[int, int, float]],
+) -> tuple[float, list[tuple[int, int, float]]]:
+    """The largest sum of losses over windows ``(a, b, loss)`` that do not overlap (one may
+    start where another ends), and those windows."""
+    found = sorted(found, key=lambda w: (w[1], w[0]))
+    ends = [b for _, b, _ in found]
+    total = [0.0] * (len(found) + 1)
+    back: list[int] = [0] * (len(found) + 1)
+    for i, (a, _, loss) in enumerate(found):
+        k = bisect.bisect_right(ends, a, 0, i)
+        total[i + 1], back[i + 1] = max((total[i], -1), (total[k] + loss, k))
+    chosen = []
+    i = len(found)
+    while i > 0:
+        if back[i] == -1:
+            i -= 1
+        else:
+            chosen.append(found[i - 1])
+            i = back[i]
+    return total[-1], chosen[::-1]
+
+
+def fluid_bound(
+    instance: Instance,
+    win: Windows | None = None,
+    *,
+    until: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FluidBound:
+    """The fluid window bound on weighted misses (the module docstring), with the sure misses.
+
+    ``until`` (a :func:`time.perf_counter` time) stops trying windows; the bound over the
+    windows solved so far still holds. ``progress(tried, total)`` follows the starts.
+
+    Examples
+    --------
+    Two 4 ms tasks due at 6 ms on one processor: one of them misses.
+
+    >>> import networkx as nx
+    >>> from rtgen_opt.instance import Platform
+    >>> g = nx.DiGraph()
+    >>> g.add_node("a", durations={"m": 4.0}, deadline=6.0)
+    >>> g.add_node("b", durations={"m": 4.0}, deadline=6.0)
+    >>> fluid_bound(Instance.from_networkx(g, Platform.homogeneous(["m"]))).bound
+    1.0
+    """
+    started = time.perf_counter()
+    win = win or windows(instance)
+    kinds, of, sure = job_kinds(instance, win)
+    jobs = sorted(of)
+    if not jobs:
+        return FluidBound(sure, (), 0, 0, time.perf_counter() - started)
+    head = np.array(
+        [
+            min(min(win.est[t, p] for p in win.options[t]) for t in instance.jobs[j].tasks)
+            for j in jobs
+        ]
+    )
+    deadline = np.array([win.deadline[j] for j in jobs])
+    release = np.array([min(win.release[t] for t in instance.jobs[j].tasks) for j in jobs])
+    span = deadline - release
+    kind = np.array([of[j] for j in jobs])
+    procs = list(instance.processors)
+    split = _balanced_split(kinds, np.bincount(kind, minlength=len(kinds)), procs)
+    integral = all(float(w).is_integer() for w, _ in kinds)
+    # Kinds a task of some kind can block: one of their jobs fits inside that task.
+    longest = max(d for _, tasks in kinds for options in tasks for _, d in options)
+    blockable = np.array(
+        [longest > min(span[kind == k], default=longest) for k in range(len(kinds))]
+    )
+
+    starts = sorted(set(head.tolist()))
+    if len(starts) > MAX_STARTS:
+        step = len(starts) / MAX_STARTS
+        starts = sorted({starts[int(i * step)] for i in range(MAX_STARTS)})
+    shortest = max(1, int(np.min(deadline - head)))
+    last = int(np.max(deadline))
+    by_deadline = np.argsort(deadline, kind="stable")
+    sorted_deadline = deadline[by_deadline]
+    found: list[tuple[int, int, float]] = []
+    tried = solved = 0
+    for n, a in enumerate(starts):
+        if until is not None and time.perf_counter() >= until:
+            break
+        if progress is not None:
+            progress(n, len(starts))
+        ends = []
+        length = float(shortest)
+        while a + length <= last * LENGTH_FACTOR:
+            # the first deadline at least ``length`` after ``a``
+            k = int(np.searchsorted(sorted_deadline, a + length, side="left"))
+            ends.append(int(sorted_deadline[k]) if k < len(sorted_deadline) else last)
+            length *= LENGTH_FACTOR
+        inside_from = head[by_deadline] >= a
+        for b in sorted(set(ends)):
+            if b <= a:
+                continue
+            tried += 1
+            reach = int(np.searchsorted(sorted_deadline, b, side="right"))
+            members = by_deadline[:reach][inside_from[:reach]]
+            if members.size == 0:
+                continue
+            counts = np.bincount(kind[members], minlength=len(kinds))
+            if np.max(counts @ split.work) <= b - a and not blockable.any():
+                continue  # the balanced split fits: every job kept
+            rhythm = [
+                _rhythm(release[members[mine]], span[members[mine]], a, b) if n and free else None
+                for n, free, mine in zip(
+                    counts, blockable, (kind[members] == k for k in range(len(kinds))), strict=True
+                )
+            ]
+            if split.fits(counts, b - a, rhythm):
+                continue
+            solved += 1
+            loss = window_loss(kinds, counts.tolist(), b - a, rhythm)
+            if integral:
+                loss = grid.ceil(loss)
+            if loss > 0:
+                found.append((int(a), int(b), float(loss)))
+    total, chosen = _best_disjoint(found)
+    return FluidBound(sure + total, tuple(chosen), tried, solved, time.perf_counter() - started)

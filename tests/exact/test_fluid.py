@@ -1,0 +1,196 @@
+"""The fluid window bound: by hand, against brute force, and never above a proven optimum."""
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtgen_opt.exact.fluid import _best_disjoint, _rhythm, fluid_bound, window_loss
+from rtgen_opt.exact.result import SolveStatus
+from rtgen_opt.exact.solve import bounds, solve
+from rtgen_opt.instance import Instance, Link, Platform, Processor
+
+CHIP = Platform("chip", (Processor("npu", "npu", 1.0, 0.1), Processor("cpu", "cpu", 4.0, 0.5)))
+
+
+def _burst(g: nx.DiGraph, at: float, n: int = 3) -> None:
+    """``n`` one-task jobs released at ``at``, due 4 ms later: 2 ms on the NPU, 3 ms on the CPU."""
+    for k in range(n):
+        g.add_node(
+            f"b{at:g}_{k}", durations={"npu": 2.0, "cpu": 3.0}, release=at, deadline=at + 4.0
+        )
+
+
+def test_heterogeneous_window_beats_the_fastest_duration_bound():
+    # Work at the fastest speed is 3 x 2 = 6 <= 2 processors x 4, so the solver-free bound sees
+    # no miss. But the CPU can do one job (3 ms) and the NPU two: the fourth must miss.
+    g = nx.DiGraph()
+    _burst(g, 0.0, n=4)
+    inst = Instance.from_networkx(g, CHIP)
+    assert bounds(inst, "misses")["bound"] == 0.0
+    fluid = fluid_bound(inst)
+    assert fluid.bound == 1.0
+    assert solve(inst, "misses", time_limit=5).objective == (1.0,)
+
+
+def test_windows_apart_in_time_add_up():
+    g = nx.DiGraph()
+    for at in (0.0, 10.0, 20.0):
+        _burst(g, at, n=4)
+    fluid = fluid_bound(Instance.from_networkx(g, CHIP))
+    assert fluid.bound == 3.0
+    assert len(fluid.windows) == 3
+
+
+def test_a_deadline_in_the_past_keeps_the_sure_misses_only():
+    g = nx.DiGraph()
+    _burst(g, 0.0, n=4)
+    g.add_node("late", durations={"npu": 9.0}, deadline=5.0, weight=2.0)
+    inst = Instance.from_networkx(g, CHIP)
+    assert fluid_bound(inst, until=0.0).bound == 2.0  # no window tried; the sure miss holds
+    assert fluid_bound(inst).bound == 3.0
+
+
+def test_window_loss_by_hand():
+    frame = (2.0, ((("gpu", 4), ("npu", 3)),))
+    assert window_loss([frame], [3], 12) == 0.0  # 3 on the NPU in 9
+    # In 4: 1 frame on the GPU and 4/3 on the NPU; 2/3 of a frame of weight 2 is late.
+    assert window_loss([frame], [3], 4) == pytest.approx(4 / 3)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.integers(1, 10), st.integers(1, 5)), min_size=0, max_size=8
+    )
+)
+def test_best_disjoint_is_the_best_subset(raw):
+    found = [(a, a + length, float(loss)) for a, length, loss in raw]
+    total, chosen = _best_disjoint(found)
+    best = 0.0
+    for r in range(len(found) + 1):
+        for subset in itertools.combinations(found, r):
+            spans = sorted((a, b) for a, b, _ in subset)
+            if all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1)):
+                best = max(best, sum(loss for *_, loss in subset))
+    assert total == best
+    assert sum(loss for *_, loss in chosen) == total
+
+
+@st.composite
+def chains(draw):
+    """Jobs of one to three chained tasks on up to three processors of different speeds."""
+    procs = ["p0", "p1", "p2"][: draw(st.integers(1, 3))]
+    platform = Platform(
+        "p",
+        tuple(Processor(p, f"k{i}", 1.0, 0.1) for i, p in enumerate(procs)),
+        default_link=Link(sync_ms=draw(st.sampled_from([0.0, 1.0]))),
+    )
+    g = nx.DiGraph()
+    for j in range(draw(st.integers(1, 5))):
+        release = float(draw(st.integers(0, 6)))
+        deadline = release + float(draw(st.integers(2, 12)))
+        weight = float(draw(st.sampled_from([1, 2])))
+        previous = None
+        for k in range(draw(st.integers(1, 3))):
+            elig = draw(
+                st.lists(st.sampled_from(procs), min_size=1, max_size=len(procs), unique=True)
+            )
+            name = f"J{j}/{k}"
+            g.add_node(
+                name,
+                durations={p: float(draw(st.integers(1, 6))) for p in elig},
+                release=release,
+                deadline=deadline,
+                weight=weight,
+                job=f"J{j}",
+            )
+            if previous is not None:
+                g.add_edge(previous, name)
+            previous = name
+    mode = draw(st.sampled_from(["late", "drop"]))
+    return Instance.from_networkx(g, platform, miss_mode=mode)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=chains())
+def test_never_above_the_proven_optimum(inst):
+    r = solve(inst, "misses", time_limit=5, workers=1)
+    assert r.status is SolveStatus.OPTIMAL
+    assert fluid_bound(inst).bound <= r.objective[0] + 1e-6
+
+
+def _beat(g: nx.DiGraph, period: int, count: int, durations: dict, weight: float = 1.0) -> None:
+    """``count`` one-task jobs released every ``period`` ms, each due one period later."""
+    for k in range(count):
+        g.add_node(
+            f"f{k}",
+            durations=durations,
+            release=float(k * period),
+            deadline=float((k + 1) * period),
+            weight=weight,
+        )
+
+
+def test_a_long_task_blocks_the_short_jobs_released_while_it_runs():
+    # Ten 1 ms frames every 4 ms and a 20 ms task, all due by 40 ms, on one processor: 30 ms of
+    # work in 40, so the plain programme keeps them all. But while the long task runs, the
+    # frames released in its first 16 ms cannot run at all: the long task, or frames, miss.
+    g = nx.DiGraph()
+    _beat(g, 4, 10, {"m": 1.0})
+    g.add_node("long", durations={"m": 20.0}, deadline=40.0)
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]))
+    assert window_loss(*_plain(inst)) == 0.0
+    assert fluid_bound(inst).bound == 1.0
+    assert solve(inst, "misses", time_limit=5).objective == (1.0,)
+
+
+def _plain(inst):
+    """The programme of the whole instance as one window, without the blocking cut."""
+    from rtgen_opt.exact.fluid import job_kinds
+    from rtgen_opt.exact.windows import windows
+
+    win = windows(inst)
+    kinds, of, _ = job_kinds(inst, win)
+    counts = np.bincount(list(of.values()), minlength=len(kinds))
+    return kinds, counts.tolist(), max(win.deadline.values())
+
+
+def test_rhythm_counts_releases_from_the_window_start_to_the_last_start_that_fits():
+    releases, spans = np.array([10, 18, 26]), np.array([8, 8, 8])
+    # [0, 34]: nothing released in [0, 10), so the gap is 10
+    assert _rhythm(releases, spans, 0, 42) == (10, 8)
+    # [10, 26]: 8 apart, the last at the end (gap 1 after it)
+    assert _rhythm(releases, spans, 10, 34) == (8, 8)
+    assert _rhythm(releases, spans, 27, 60) is None
+
+
+@st.composite
+def beats(draw):
+    """A periodic stream of short jobs beside a few long tasks, on one or two processors."""
+    procs = ["p0", "p1"][: draw(st.integers(1, 2))]
+    platform = Platform("p", tuple(Processor(p, f"k{i}", 1.0, 0.1) for i, p in enumerate(procs)))
+    g = nx.DiGraph()
+    period = draw(st.integers(2, 5))
+    short = {p: float(draw(st.integers(1, period))) for p in procs}
+    _beat(g, period, draw(st.integers(2, 8)), short, weight=float(draw(st.sampled_from([1, 2]))))
+    for i in range(draw(st.integers(1, 3))):
+        release = float(draw(st.integers(0, 10)))
+        g.add_node(
+            f"L{i}",
+            durations={p: float(draw(st.integers(period, 4 * period))) for p in procs},
+            release=release,
+            deadline=release + float(draw(st.integers(4 * period, 8 * period))),
+        )
+    mode = draw(st.sampled_from(["late", "drop"]))
+    return Instance.from_networkx(g, platform, miss_mode=mode)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=beats())
+def test_with_long_tasks_beside_a_beat_never_above_the_proven_optimum(inst):
+    r = solve(inst, "misses", time_limit=5, workers=1)
+    assert r.status is SolveStatus.OPTIMAL
+    assert fluid_bound(inst).bound <= r.objective[0] + 1e-6
