@@ -194,3 +194,21 @@ def test_with_long_tasks_beside_a_beat_never_above_the_proven_optimum(inst):
     r = solve(inst, "misses", time_limit=5, workers=1)
     assert r.status is SolveStatus.OPTIMAL
     assert fluid_bound(inst).bound <= r.objective[0] + 1e-6
+
+
+def test_the_front_door_proves_with_it_where_no_start_meets_the_solver_free_bound(monkeypatch):
+    import rtgen_opt
+    import rtgen_opt.optimise as optimise
+
+    g = nx.DiGraph()
+    _burst(g, 0.0, n=4)
+    inst = Instance.from_networkx(g, CHIP)
+    monkeypatch.setattr(optimise, "MONOLITHIC_TASKS", 1)  # the decomposition's front door
+    r = rtgen_opt.solve(inst, time_limit=10, workers=1)
+    # Every start misses one job; the solver-free bound is 0, the fluid bound 1: proven.
+    assert r.stats["method"] == "decompose" and r.stats["fluid"]["bound"] == 1.0
+    assert r.status is SolveStatus.OPTIMAL and r.objective == r.bound == (1.0,)
+    assert not r.stats["model_built"]
+    monkeypatch.setattr(optimise, "FLUID_SHARE", 0)
+    r = rtgen_opt.solve(inst, time_limit=10, workers=1)
+    assert "fluid" not in r.stats
