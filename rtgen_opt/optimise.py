@@ -10,7 +10,11 @@ does alone:
    decomposition runs, the affinity search (:mod:`rtgen_opt.exact.affinity`: which processor
    kinds each stream may use) adds its schedule within :data:`AFFINITY_SHARE` of the limit;
    under load it is usually the best start, and when it meets the solver-free bound the
-   answer is proven without a model (game_npc_heavy_4s: 0 misses).
+   answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
+   :data:`DEFERRAL_SHARE`, the deferral search (:mod:`rtgen_opt.exact.deferral`) picks which
+   LLM requests to serve in the background on that pinning (game_npc_heavy_15s: 177 -> 132).
+   Where no start meets the solver-free bound, the fluid window bound
+   (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 67).
 2. **Pick the method by size** (``method="auto"``): the monolithic model
    (:func:`rtgen_opt.exact.solve.solve`, any backend) up to :data:`MONOLITHIC_TASKS` tasks,
    where it proves optima; beyond, the decomposition (:func:`rtgen_opt.exact.decompose.
