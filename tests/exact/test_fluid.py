@@ -212,3 +212,17 @@ def test_the_front_door_proves_with_it_where_no_start_meets_the_solver_free_boun
     monkeypatch.setattr(optimise, "FLUID_SHARE", 0)
     r = rtgen_opt.solve(inst, time_limit=10, workers=1)
     assert "fluid" not in r.stats
+
+
+def test_rtgen_opt_bounds_gives_it_when_asked():
+    import rtgen_opt
+    from rtgen_opt.errors import ArgumentError
+
+    g = nx.DiGraph()
+    _burst(g, 0.0, n=4)
+    inst = Instance.from_networkx(g, CHIP)
+    assert "fluid" not in rtgen_opt.bounds(inst, "misses")
+    b = rtgen_opt.bounds(inst, "misses", fluid=True)
+    assert b["fluid"] == 1.0 and b["bound"] == 1.0 and b["window_misses"] == 0.0
+    with pytest.raises(ArgumentError, match="fluid window bound is on misses"):
+        rtgen_opt.bounds(inst, "makespan", fluid=True)
