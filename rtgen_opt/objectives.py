@@ -219,6 +219,11 @@ class Objective:
         """The value of each component for ``schedule``."""
         return tuple(c.evaluate(instance, schedule) for c in self.criteria)
 
+    def ranking(self, instance: Instance, schedule: Schedule) -> tuple[float, ...]:
+        """:meth:`values`, then weighted tardiness: how the searches over list schedules
+        (affinity, deferral) compare them, telling apart schedules with equal values."""
+        return (*self.values(instance, schedule), objective_value(instance, schedule, "tardiness"))
+
     def __iter__(self) -> Iterator[Criterion]:
         return iter(self.criteria)
 

@@ -39,7 +39,7 @@ from rtgen_opt.exact.partition import windows_of
 from rtgen_opt.exact.windows import time_scale, windows
 from rtgen_opt.grid import leq
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import Objective, objective_value
+from rtgen_opt.objectives import Objective
 from rtgen_opt.schedule import Schedule
 
 #: Scored on the first this-many tasks (by release) of a larger instance.
@@ -143,7 +143,7 @@ def search(
         narrow = restricted(sample, affinity)
         win = windows(narrow, known_scale=known_scale)
         s = list_schedule(narrow, objective, rules=rules, win=win)
-        value = (*objective.values(sample, s), objective_value(sample, s, "tardiness"))
+        value = objective.ranking(sample, s)
         if sample is instance and (not kept or value < kept[0][0]):
             kept[:] = [(value, s)]
         return value, str(s.provenance["method"]).removeprefix("list-")

@@ -36,7 +36,7 @@ from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.partition import units_of
 from rtgen_opt.exact.windows import time_scale, windows
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import Objective, missed_jobs, objective_value
+from rtgen_opt.objectives import Objective, missed_jobs
 from rtgen_opt.schedule import Schedule
 
 #: The list rules searched, in turn while time is left (the front door keeps the best): EDF
@@ -89,11 +89,6 @@ class _Judge:
         self.scale = time_scale(instance)  # exact for every restriction too
         self.built = 0
 
-    def score(self, instance: Instance, schedule: Schedule) -> tuple[float, ...]:
-        """The objective, then weighted tardiness."""
-        values = self.objective.values(instance, schedule)
-        return (*values, objective_value(instance, schedule, "tardiness"))
-
     def schedule(self, instance: Instance, defer: Sequence[str], **kw) -> Schedule:
         self.built += 1
         return list_schedule(instance, self.objective, rules=(self.rule,), defer=defer, **kw)
@@ -122,8 +117,10 @@ class _Judge:
         sub, fixed = self.around(current, at)
         win = windows(sub, known_scale=self.scale)
         inside = [t for t in deferred if t in sub.graph]
-        before = self.score(sub, self.schedule(sub, inside, win=win, fixed=fixed))
-        after = self.score(sub, self.schedule(sub, [*inside, *more], win=win, fixed=fixed))
+        before = self.objective.ranking(sub, self.schedule(sub, inside, win=win, fixed=fixed))
+        after = self.objective.ranking(
+            sub, self.schedule(sub, [*inside, *more], win=win, fixed=fixed)
+        )
         return after < before
 
 
@@ -151,7 +148,7 @@ def search(
     judge = _Judge(instance, objective, rule)
     win = windows(instance, known_scale=judge.scale)
     current = judge.schedule(instance, (), win=win)
-    best = (judge.score(instance, current), current, {})
+    best = (objective.ranking(instance, current), current, {})
     deferred: dict[str, tuple[str, ...]] = {}
     while not done():
         taken, paid = 0, False
@@ -165,7 +162,7 @@ def search(
             deferred[rid] = tasks
             taken += 1
             current = judge.schedule(instance, _tasks(deferred), win=win)
-            value = judge.score(instance, current)
+            value = objective.ranking(instance, current)
             if value < best[0]:
                 best = (value, current, dict(deferred))
                 paid = True

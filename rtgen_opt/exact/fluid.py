@@ -389,16 +389,12 @@ def fluid_bound(
             if members.size == 0:
                 continue
             counts = np.bincount(kind[members], minlength=len(kinds))
-            if np.max(counts @ split.work) <= b - a and not blockable.any():
-                continue  # the balanced split fits: every job kept
-            rhythm = [
-                _rhythm(release[members[mine]], span[members[mine]], a, b) if n and free else None
-                for n, free, mine in zip(
-                    counts, blockable, (kind[members] == k for k in range(len(kinds))), strict=True
-                )
-            ]
+            rhythm = [None] * len(kinds)
+            for k in np.flatnonzero(blockable & (counts > 0)):
+                mine = members[kind[members] == k]
+                rhythm[k] = _rhythm(release[mine], span[mine], a, b)
             if split.fits(counts, b - a, rhythm):
-                continue
+                continue  # the balanced split fits: every job kept
             solved += 1
             loss = window_loss(kinds, counts.tolist(), b - a, rhythm)
             if integral:
