@@ -24,7 +24,10 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   (``optimise.AFFINITY_SHARE`` = 0);
 - ``deferral-off``: nor the deferral search after it (``optimise.DEFERRAL_SHARE`` = 0);
 - ``fluid-off``: the front door does not compute the fluid window bound
-  (``optimise.FLUID_SHARE`` = 0).
+  (``optimise.FLUID_SHARE`` = 0);
+- ``shed-off``: the front door before the ``edf-shed`` list rule: the affinity search scores
+  and the deferral search runs without it, and climbs on the sample only
+  (``affinity.SCORE_RULES``, ``deferral.RULES``, ``affinity.CLIMB_WHOLE`` = False).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -74,6 +77,7 @@ VARIANTS = (
     "behind-off",
     "deferral-off",
     "fluid-off",
+    "shed-off",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -120,6 +124,14 @@ def _apply(variant: str) -> None:
             optimise.DEFERRAL_SHARE = 0.0
         elif part == "fluid-off":
             optimise.FLUID_SHARE = 0.0
+        elif part == "shed-off":
+            # the front door before shedding: scored and deferred without edf-shed, the
+            # affinity climbed on the sample only
+            from rtgen_opt.exact import affinity, deferral
+
+            affinity.SCORE_RULES = ("edf", "cp")
+            affinity.CLIMB_WHOLE = False
+            deferral.RULES = ("edf", "cp")
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

@@ -22,7 +22,8 @@ the whole instance is built again, so the next candidate is judged after it, and
 kept when it beats the best so far. Sweeps repeat while one takes a deferral that pays, until
 the deadline or a stop.
 
-On game_npc_heavy_15s with its affinity (``bench/results/deferral.md``) ...
+On game_npc_heavy_15s with its affinity, EDF's list schedule misses 342 weighted jobs and the
+search brings it to 132, deferring 13 of 48 requests in about 10 s (``bench/results/deferral.md``).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from rtgen_opt.objectives import Objective, missed_jobs
 from rtgen_opt.schedule import Schedule
 
 #: The list rules searched, in turn while time is left (the front door keeps the best): EDF
-#: is what falls into the domino effect and gains most; the critical path rule sometimes ends
-#: lower where it starts lower.
-RULES = ("edf", "cp")
+#: shedding late requests (``edf-shed``) starts lowest and ends lowest on the heavy instances;
+#: plain EDF is what falls into the domino effect and gains most; the critical path rule
+#: sometimes ends lower where it starts lower.
+RULES = ("edf-shed", "edf", "cp")
 #: A candidate is judged on the jobs released from this long before its arrival...
 BACK_MS = 2000.0
 #: ...to this long after it.

@@ -3,12 +3,17 @@
 from pathlib import Path
 
 import networkx as nx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rtgen_opt.errors import ArgumentError
+from rtgen_opt.exact.affinity import restricted
 from rtgen_opt.exact.list_schedule import list_schedule
+from rtgen_opt.exact.partition import units_of
+from rtgen_opt.inputs import load_instance
 from rtgen_opt.instance import Instance, Link, Platform, Processor
-from rtgen_opt.objectives import objective_values
+from rtgen_opt.objectives import Objective, missed_jobs, objective_values
 from rtgen_opt.validate import validate
 
 DATA = Path(__file__).parents[1] / "data"
@@ -96,3 +101,72 @@ def test_blocked_busy_intervals_find_the_same_gaps_as_a_full_scan(requests):
         assert all(
             busy.tree[i] == max(busy.tree[2 * i], busy.tree[2 * i + 1]) for i in range(1, busy.size)
         )
+
+
+# --- edf-shed: EDF serving the rest of a late LLM request in the background -----------------
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "instances" / "scenarios"
+
+
+def _shed_tasks(instance, schedule):
+    """What shedding must have sent back: per request, the tasks after its first late
+    milestone (read off the schedule, independently of how the rule does it)."""
+    missed = missed_jobs(instance, schedule)
+    nodes, jobs = instance.graph.nodes, instance.jobs
+    out = []
+    for req in instance.requests.values():
+        chain = (*req.prefill_tasks, *req.decode_tasks)
+        for k, t in enumerate(chain):
+            job = nodes[t]["job"]
+            if jobs[job].tasks[-1] == t and job in missed:
+                out.extend(chain[k + 1 :])
+                break
+    return out
+
+
+HEAVY_1S = load_instance(SCENARIOS / "game_npc_heavy_1s.yaml")
+MISSES = Objective.parse("misses")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.data())
+def test_shedding_is_edf_with_the_rest_of_each_late_request_deferred(data):
+    """A milestone's end is fixed once placed and the rest of its request is placed after it,
+    so shedding must equal EDF with, from the start, every task after each request's first
+    late milestone deferred."""
+    units = units_of(HEAVY_1S)
+    first = data.draw(st.integers(0, len(units) - 2))
+    last = data.draw(st.integers(first + 1, len(units)))
+    inst = HEAVY_1S.restrict([j for u in units[first:last] for j in u.jobs])
+    shed = list_schedule(inst, MISSES, rules=("edf-shed",))
+    assert validate(inst, shed) == []
+    again = list_schedule(inst, MISSES, rules=("edf",), defer=_shed_tasks(inst, shed))
+    assert again.rows() == shed.rows()
+
+
+def test_shedding_sends_back_late_requests_and_stops_the_domino_effect():
+    shed = list_schedule(HEAVY_1S, MISSES, rules=("edf-shed",))
+    assert _shed_tasks(HEAVY_1S, shed), "the loaded second has late LLM milestones"
+    assert shed.rows() != list_schedule(HEAVY_1S, MISSES, rules=("edf",)).rows()
+    # game_npc_heavy_15s with frames and hands on the GPU, LLM decode on the CPUs and the NPU:
+    # EDF falls into the domino effect (343 weighted misses), shedding stops it (201).
+    heavy = load_instance(SCENARIOS / "game_npc_heavy_15s.yaml")
+    lanes = {"asr": {"cpu"}, "frame": {"gpu"}, "hands": {"gpu"}}
+    lanes |= {"npc/decode": {"cpu", "npu"}, "npc/prefill": {"npu"}}
+    pinned = restricted(heavy, lanes)
+    plain = MISSES.values(heavy, list_schedule(pinned, MISSES, rules=("edf",)))[0]
+    shed = list_schedule(pinned, MISSES, rules=("edf-shed",))
+    assert validate(heavy, shed) == []
+    assert MISSES.values(heavy, shed)[0] < 0.7 * plain
+
+
+def test_without_llm_requests_shedding_is_edf():
+    inst = HEAVY_1S.restrict([j for j, job in HEAVY_1S.jobs.items() if job.stream != "npc"])
+    assert not inst.requests
+    edf = list_schedule(inst, MISSES, rules=("edf",))
+    assert list_schedule(inst, MISSES, rules=("edf-shed",)).rows() == edf.rows()
+
+
+def test_an_unknown_rule_is_one_clear_error():
+    with pytest.raises(ArgumentError, match="edf-shed"):
+        list_schedule(HEAVY_1S, MISSES, rules=("nope",))
