@@ -12,7 +12,7 @@ does alone:
    under load it is usually the best start, and when it meets the solver-free bound the
    answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
    :data:`DEFERRAL_SHARE`, the deferral search (:mod:`rtgen_opt.exact.deferral`) picks which
-   LLM requests to serve in the background on that pinning (game_npc_heavy_15s: 177 -> 132).
+   LLM requests to serve in the background on that pinning (game_npc_heavy_60s: 719 -> 483).
    Where no start meets the solver-free bound, the fluid window bound
    (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 67).
 2. **Pick the method by size** (``method="auto"``): the monolithic model

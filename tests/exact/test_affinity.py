@@ -121,3 +121,26 @@ def test_a_processor_restriction_that_leaves_nothing_is_one_clear_error():
     t = inst.tasks[0]
     with pytest.raises(SpecError, match="expected a processor among"):
         inst.with_processors({t: ["no-such-processor"]})
+
+
+def test_past_its_sample_it_climbs_on_the_whole_instance(monkeypatch):
+    # game_npc_heavy_1s scored on its first 120 tasks: the sample's load is not the whole's
+    # (its affinity misses 15 on the whole instance), so the climb goes on over the whole
+    # instance from that affinity, and ends better there (0 misses).
+    inst = load_instance(SCENARIOS / "game_npc_heavy_1s.yaml")
+    monkeypatch.setattr(affinity, "SAMPLE_TASKS", 120)
+
+    def whole_score(found):
+        narrow = affinity.restricted(inst, found.affinity)
+        return MISSES.ranking(inst, list_schedule(narrow, MISSES, rules=affinity.SCORE_RULES))
+
+    monkeypatch.setattr(affinity, "CLIMB_WHOLE", False)
+    sampled = affinity.search(inst, MISSES)
+    monkeypatch.setattr(affinity, "CLIMB_WHOLE", True)
+    climbed = affinity.search(inst, MISSES)
+    assert sampled is not None and climbed is not None
+    assert climbed.scored > sampled.scored
+    assert whole_score(climbed) < whole_score(sampled)
+    assert climbed.values < sampled.values
+    assert validate(inst, climbed.schedule) == []
+    assert climbed.values == MISSES.values(inst, climbed.schedule)
