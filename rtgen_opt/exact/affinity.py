@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.partition import windows_of
-from rtgen_opt.exact.windows import TimeScale, time_scale, windows
+from rtgen_opt.exact.windows import time_scale, windows
 from rtgen_opt.grid import leq
 from rtgen_opt.instance import Instance
 from rtgen_opt.objectives import Objective
@@ -143,9 +143,10 @@ def search(
         stages = [sample, instance] if CLIMB_WHOLE else [sample]
     scored = 0
     kept: list[tuple[tuple[float, ...], Schedule]] = []  # the best scored, if of the whole
+    known_scale = time_scale(instance)  # exact for every restriction of it too
 
     def score(
-        scope: Instance, affinity: Affinity, rules: tuple[str, ...], known_scale: TimeScale
+        scope: Instance, affinity: Affinity, rules: tuple[str, ...]
     ) -> tuple[tuple[float, ...], str]:
         """The affinity's score on ``scope`` by the best of ``rules``, and that rule."""
         nonlocal scored
@@ -167,16 +168,15 @@ def search(
     for scope in stages:
         if done():
             break
-        known_scale = time_scale(scope)  # the same for every restriction of it
         # Neighbours are scored by the rule that leads at the current affinity (one list
         # schedule each, not one per rule); the leading rule is found again after every move.
-        best, rule = score(scope, current, SCORE_RULES, known_scale)
+        best, rule = score(scope, current, SCORE_RULES)
         while not done() and not (target is not None and leq(best[0], target)):
             step = None
             for move in _moves(current, kinds):
                 if done():
                     break
-                value, _ = score(scope, move, (rule,), known_scale)
+                value, _ = score(scope, move, (rule,))
                 if value < best and (step is None or value < step[0]):
                     step = (value, move)
                 if on_score is not None:
@@ -184,7 +184,7 @@ def search(
             if step is None:
                 break
             current = step[1]
-            best, rule = score(scope, current, SCORE_RULES, known_scale)
+            best, rule = score(scope, current, SCORE_RULES)
     if stop is not None and stop.is_set():
         # Stopped: no more list schedules (at 35,000 tasks each takes seconds); the best
         # scored one when it is of the whole instance.

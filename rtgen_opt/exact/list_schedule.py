@@ -58,12 +58,16 @@ def _priorities(instance: Instance, win: Windows) -> dict[str, Callable[[str], t
     def rank(t: str) -> int:
         return min(win.duration[t, p] + win.tail[t, p] for p in win.options[t])
 
+    def edf(t: str) -> tuple:
+        return (deadline(t), head(t), index[t])
+
+    # energy and edf-shed take tasks in EDF's order; they differ in where and what they place
     return {
-        "edf": lambda t: (deadline(t), head(t), index[t]),
+        "edf": edf,
         "cp": lambda t: (-rank(t) - head(t), index[t]),
         "fifo": lambda t: (win.release[t], deadline(t), index[t]),
-        "energy": lambda t: (deadline(t), head(t), index[t]),
-        "edf-shed": lambda t: (deadline(t), head(t), index[t]),
+        "energy": edf,
+        "edf-shed": edf,
     }
 
 
