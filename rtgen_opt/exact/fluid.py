@@ -19,7 +19,8 @@ tasks within ``[a, b]``, each on an option that lets the job still end by its de
 The optimum is a lower bound on the weighted misses among the jobs inside, in every schedule.
 A *blocking cut* adds what non-preemption implies: a task on ``p`` keeps ``p`` from every job of
 a periodic kind whose whole span falls inside it (a 61 ms decode block on the NPU keeps six
-8.3 ms frames off it), :func:`_blocking_rows`.
+8.3 ms frames off it), and with its edges every frame released from a little before it to a
+little after that finds no room left beside it (:func:`kept_off`, :func:`_blocking_rows`).
 Jobs whose tasks have the same options and durations (a stream's frames; an LLM stream's
 ``k``-th decode milestones) are merged into one variable with the count as its upper bound,
 so the programme has a few dozen columns whatever the window's size.
@@ -56,6 +57,8 @@ LENGTH_FACTOR = 1.25
 
 # A kind of job: its weight, and per task its options as ((processor, duration), ...).
 JobKind = tuple[float, tuple[tuple[tuple[str, int], ...], ...]]
+# A kind's releases in a window: (gap, span, tail), see _rhythm.
+Rhythm = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def window_loss(
     kinds: Sequence[JobKind],
     counts: Sequence[int],
     length: int,
-    rhythm: Sequence[tuple[int, int] | None] | None = None,
+    rhythm: Sequence[Rhythm | None] | None = None,
 ) -> float:
     """The programme of the module docstring for ``counts[k]`` jobs of each kind ``k`` in a
     window of ``length``: the least weight of jobs not on time (fractional).
@@ -156,51 +159,107 @@ def window_loss(
 def _blocking_rows(
     kinds: Sequence[JobKind],
     counts: Sequence[int],
-    rhythm: Sequence[tuple[int, int] | None],
+    rhythm: Sequence[Rhythm | None],
     column: dict[tuple[int, int, str], int],
 ) -> list[tuple[list[int], list[float], float]]:
-    """Rows of the blocking cut: a task of ``d`` on ``p`` keeps ``p`` from every job of a
-    kind released at most ``gap`` apart with a span (deadline - release) of ``span`` whose
-    release falls in the first ``d - span`` of it, at least ``(d - span) // gap`` of them, and
-    different tasks on ``p`` block different jobs. So for each task ``s`` of such a kind ``k``:
-    ``x[k, s, p] + sum (d - span) // gap * x[l, s', p] <= counts[k]``."""
+    """Rows of the blocking cut (``formulations/bounds.md``). A task of ``d`` on ``p`` keeps
+    ``p`` from the jobs of a kind (released at most ``gap`` apart, span ``span``) released in
+    the first ``d - span`` of it, at least :func:`kept_off` of them, and different tasks on
+    ``p`` keep different jobs off. The *edged* count adds the jobs whose task ``s`` (``e`` on
+    ``p``) finds no ``e`` free on ``p`` before or after the long task within its span. So for
+    each task ``s`` of such a kind ``k``, and each count:
+    ``x[k, s, p] + sum kept_off * x[l, s', p] <= counts[k] + slack``, the slack paying for the
+    window's edges and for a tail where the kind's releases have stopped."""
     out = []
+    longest: dict[str, int] = {}
+    for other, s2, q in column:
+        longest[q] = max(longest.get(q, 0), dict(kinds[other][1][s2])[q])
     for k, beat in enumerate(rhythm):
         if beat is None or not counts[k]:
             continue
-        gap, span = beat
         for s, options in enumerate(kinds[k][1]):
-            for p, _ in options:
-                idx, val = [column[k, s, p]], [1.0]
-                for (other, s2, q), c in column.items():
-                    if q != p or (other, s2) == (k, s):
-                        continue
-                    blocked = (dict(kinds[other][1][s2])[p] - span) // gap
-                    if blocked > 0:
-                        idx.append(c)
-                        val.append(float(blocked))
-                if len(idx) > 1:
-                    out.append((idx, val, float(counts[k])))
+            for p, e in options:
+                for edge in (None, e):
+                    idx, val = [column[k, s, p]], [1.0]
+                    for (other, s2, q), c in column.items():
+                        if q != p or other == k:
+                            continue
+                        kept = kept_off(dict(kinds[other][1][s2])[p], beat, edge)
+                        if kept > 0:
+                            idx.append(c)
+                            val.append(float(kept))
+                    if len(idx) > 1:
+                        out.append((idx, val, counts[k] + _slack(beat, edge, longest[p])))
     return out
 
 
-def _rhythm(releases: np.ndarray, spans: np.ndarray, a: int, b: int) -> tuple[int, int] | None:
-    """``(gap, span)`` of one kind's jobs inside the window ``[a, b]``, or ``None``: ``span``
-    is their longest span; ``gap`` is such that every closed interval of ``[a, b - span]`` of
-    length ``g * gap`` holds at least ``g`` of their releases: the first release is at most
-    ``gap`` after ``a``, releases are at most ``gap`` apart, and the last is less than ``gap``
-    before ``b - span``.
+def kept_off(d: int, beat: Rhythm, edge: int | None = None) -> int:
+    """How many jobs of a kind with rhythm ``beat`` a task of ``d`` keeps off its processor
+    at least: those released in the first ``d - span`` of it (their whole span inside it),
+    or, with ``edge`` (the duration ``e`` of the kept job's task there), those released in
+    the open interval ``(s - e, s + d + e - span)`` of a task at ``s``, which find no ``e``
+    free before or after it within their span. The edged count needs ``2e <= span`` (then
+    tasks in turn keep disjoint jobs off) and ``d > e``; it is 0 otherwise.
+
+    >>> kept_off(31, (8, 8, 0)), kept_off(31, (8, 8, 0), edge=2)  # a 31 ms task, 8 ms frames
+    (2, 3)
+    """
+    gap, span, _ = beat
+    if edge is None:
+        return max(0, (d - span) // gap)
+    if 2 * edge > span or d <= edge:
+        return 0
+    return max(0, (d + 2 * edge - span - 2) // gap)
+
+
+def _kept_off_all(durations: np.ndarray, beat: Rhythm, edge: int | None) -> np.ndarray:
+    """:func:`kept_off` of each of ``durations``."""
+    gap, span, _ = beat
+    if edge is None:
+        return np.maximum(0, (durations - span) // gap)
+    if 2 * edge > span:
+        return np.zeros_like(durations)
+    kept = np.maximum(0, (durations + 2 * edge - span - 2) // gap)
+    return np.where(durations > edge, kept, 0)
+
+
+def _slack(beat: Rhythm, edge: int | None, longest: int) -> int:
+    """What a blocking row's right-hand side allows beyond the kind's count: with ``edge``,
+    one job lost at each edge of the window (the first and last tasks' intervals reach past
+    it); with a tail (releases stopped before ``b - span``), the tasks reaching into it."""
+    gap, _, tail = beat
+    e = edge or 0
+    out = 2 * -(-e // gap) if edge is not None else 0
+    if tail:
+        out += (tail + e + longest) // gap
+    return out
+
+
+def _rhythm(releases: np.ndarray, spans: np.ndarray, a: int, b: int) -> Rhythm | None:
+    """``(gap, span, tail)`` of one kind's jobs inside the window ``[a, b]``, or ``None``:
+    ``span`` is their longest span; ``gap`` is such that every closed interval of
+    ``[a, b - span - tail]`` of length ``g * gap`` holds at least ``g`` of their releases: the
+    first release is at most ``gap`` after ``a``, releases are at most ``gap`` apart, and the
+    last is less than ``gap`` before ``b - span - tail``. ``tail`` is 0 but where the releases
+    stop well before ``b - span`` (a stream ends at the horizon while the window runs on to
+    LLM deadlines): then their rhythm is kept, and the blocking rows pay for the tail
+    (:func:`_slack`) rather than taking its length as the gap.
 
     >>> _rhythm(np.array([0, 8, 16, 24]), np.array([8, 8, 8, 8]), 0, 40)  # 4 beats of 8 in [0, 32]
-    (9, 8)
+    (9, 8, 0)
+    >>> _rhythm(np.array([0, 8, 16, 24]), np.array([8, 8, 8, 8]), 0, 100)  # stops at 24
+    (8, 8, 61)
     """
     span = int(spans.max())
     last = b - span
     inside = np.sort(releases[(releases >= a) & (releases <= last)])
     if inside.size == 0:
         return None
-    gaps = np.concatenate(([inside[0] - a], np.diff(inside), [last - inside[-1] + 1]))
-    return max(1, int(gaps.max())), span
+    gap = max(1, int(np.concatenate(([inside[0] - a], np.diff(inside))).max()))
+    end = int(last - inside[-1] + 1)
+    if end <= 2 * gap:
+        return max(gap, end), span, 0
+    return gap, span, end - gap
 
 
 @dataclass(frozen=True)
@@ -221,20 +280,28 @@ class _Split:
     most: np.ndarray
 
     def fits(
-        self, counts: np.ndarray, length: int, rhythm: Sequence[tuple[int, int] | None]
+        self,
+        counts: np.ndarray,
+        length: int,
+        rhythm: Sequence[Rhythm | None],
+        kinds: Sequence[JobKind],
     ) -> bool:
         if np.max(counts @ self.work) > length:
             return False
         for k, beat in enumerate(rhythm):
             if beat is None:
                 continue
-            gap, span = beat
             for p in range(self.work.shape[1]):
-                blocked = np.maximum(0, (self.duration[p] - span) // gap)
-                if blocked @ (counts[self.kind[p]] * self.share[p]) > counts[k] * (
-                    1 - self.most[k, p]
-                ):
-                    return False
+                mine = self.kind[p] == k
+                others = counts[self.kind[p]] * self.share[p] * ~mine
+                longest = int(self.duration[p].max(initial=0))
+                # every duration of a task of k on p, for the edged rows (the classic: None)
+                edges = {None} | {int(d) for d in self.duration[p][mine]}
+                for edge in edges:
+                    kept = _kept_off_all(self.duration[p], beat, edge)
+                    room = counts[k] * (1 - self.most[k, p]) + _slack(beat, edge, longest)
+                    if kept @ others > room:
+                        return False
         return True
 
 
@@ -393,7 +460,7 @@ def fluid_bound(
             for k in np.flatnonzero(blockable & (counts > 0)):
                 mine = members[kind[members] == k]
                 rhythm[k] = _rhythm(release[mine], span[mine], a, b)
-            if split.fits(counts, b - a, rhythm):
+            if split.fits(counts, b - a, rhythm, kinds):
                 continue  # the balanced split fits: every job kept
             solved += 1
             loss = window_loss(kinds, counts.tolist(), b - a, rhythm)

@@ -126,14 +126,22 @@ def test_never_above_the_proven_optimum(inst):
     _at_most_the_proven_optimum(inst)
 
 
-def _beat(g: nx.DiGraph, period: int, count: int, durations: dict, weight: float = 1.0) -> None:
-    """``count`` one-task jobs released every ``period`` ms, each due one period later."""
+def _beat(
+    g: nx.DiGraph,
+    period: int,
+    count: int,
+    durations: dict,
+    weight: float = 1.0,
+    phase: int = 0,
+) -> None:
+    """``count`` one-task jobs released every ``period`` ms from ``phase``, each due one
+    period later."""
     for k in range(count):
         g.add_node(
             f"f{k}",
             durations=durations,
-            release=float(k * period),
-            deadline=float((k + 1) * period),
+            release=float(phase + k * period),
+            deadline=float(phase + (k + 1) * period),
             weight=weight,
         )
 
@@ -151,6 +159,33 @@ def test_a_long_task_blocks_the_short_jobs_released_while_it_runs():
     assert solve(inst, "misses", time_limit=5).objective == (1.0,)
 
 
+def test_the_edged_count_sees_the_jobs_a_long_task_leaves_no_room_for():
+    # Fifty 2 ms frames every 8 ms and four 31 ms tasks (weight 10) on one processor, all due by
+    # 400 ms. Wherever a long task runs, the frames released from 2 ms before it to 25 ms after
+    # its start find no 2 ms free in their span: 3 of them at least, 12 for the four. The classic
+    # count (spans wholly inside a task) sees 2 per task, 8 in all; the edged count 3 per task,
+    # less one frame at each edge of the window: 10.
+    g = nx.DiGraph()
+    _beat(g, 8, 50, {"m": 2.0})
+    for i in range(4):
+        g.add_node(f"L{i}", durations={"m": 31.0}, deadline=400.0, weight=10.0)
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]))
+    found = solve(inst, "misses", time_limit=5, workers=1)  # 12, unproven: its bound is weak
+    assert fluid_bound(inst).bound == 10.0 <= found.objective[0]
+
+
+def test_the_edged_count_pays_for_a_window_that_starts_before_the_first_release():
+    # A 12 ms task at [0, 12] and 3 ms frames every 8 ms from 8: the task keeps none of them
+    # off (the first frame runs at [12, 15]), though its edged interval (-3, 7) is 10 long;
+    # the window starts at 0, where no frame is released yet, and the row pays for that edge.
+    g = nx.DiGraph()
+    _beat(g, 8, 4, {"m": 3.0}, phase=8)
+    g.add_node("long", durations={"m": 12.0}, deadline=12.0)
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]))
+    assert solve(inst, "misses", time_limit=5).objective == (0.0,)
+    assert fluid_bound(inst).bound == 0.0
+
+
 def _plain(inst):
     """The programme of the whole instance as one window, without the blocking cut."""
     from rtgen_opt.exact.fluid import job_kinds
@@ -165,10 +200,13 @@ def _plain(inst):
 def test_rhythm_counts_releases_from_the_window_start_to_the_last_start_that_fits():
     releases, spans = np.array([10, 18, 26]), np.array([8, 8, 8])
     # [0, 34]: nothing released in [0, 10), so the gap is 10
-    assert _rhythm(releases, spans, 0, 42) == (10, 8)
+    assert _rhythm(releases, spans, 0, 42) == (10, 8, 0)
     # [10, 26]: 8 apart, the last at the end (gap 1 after it)
-    assert _rhythm(releases, spans, 10, 34) == (8, 8)
+    assert _rhythm(releases, spans, 10, 34) == (8, 8, 0)
     assert _rhythm(releases, spans, 27, 60) is None
+    # [10, 92]: the releases stop at 26, long before 92: the rhythm (8) holds to 33, and the
+    # 59 after it are a tail the rows pay for, not a gap of 67
+    assert _rhythm(releases, spans, 10, 100) == (8, 8, 59)
 
 
 @st.composite
@@ -179,7 +217,9 @@ def beats(draw):
     g = nx.DiGraph()
     period = draw(st.integers(2, 5))
     short = {p: float(draw(st.integers(1, period))) for p in procs}
-    _beat(g, period, draw(st.integers(2, 8)), short, weight=float(draw(st.sampled_from([1, 2]))))
+    weight = float(draw(st.sampled_from([1, 2])))
+    # a phase: the beat may start after a long task (a window's first release is then late)
+    _beat(g, period, draw(st.integers(2, 8)), short, weight, phase=draw(st.integers(0, period)))
     for i in range(draw(st.integers(1, 3))):
         release = float(draw(st.integers(0, 10)))
         g.add_node(
