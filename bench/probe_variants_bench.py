@@ -27,7 +27,9 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   (``optimise.FLUID_SHARE`` = 0);
 - ``shed-off``: the front door before the ``edf-shed`` list rule: the affinity search scores
   and the deferral search runs without it, and climbs on the sample only
-  (``affinity.SCORE_RULES``, ``deferral.RULES``, ``affinity.CLIMB_WHOLE`` = False).
+  (``affinity.SCORE_RULES``, ``deferral.RULES``, ``affinity.CLIMB_WHOLE`` = False);
+- ``lanes-off``: the deferral search runs on the affinity's fixed pinning only, not also on the
+  lane plans (``lanes.LENGTHS_MS`` empty).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -78,6 +80,7 @@ VARIANTS = (
     "deferral-off",
     "fluid-off",
     "shed-off",
+    "lanes-off",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -132,6 +135,10 @@ def _apply(variant: str) -> None:
             affinity.SCORE_RULES = ("edf", "cp")
             affinity.CLIMB_WHOLE = False
             deferral.RULES = ("edf", "cp")
+        elif part == "lanes-off":
+            from rtgen_opt.exact import lanes
+
+            lanes.LENGTHS_MS = ()
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

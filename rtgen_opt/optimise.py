@@ -12,7 +12,9 @@ does alone:
    under load it is usually the best start, and when it meets the solver-free bound the
    answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
    :data:`DEFERRAL_SHARE`, the deferral search (:mod:`rtgen_opt.exact.deferral`) picks which
-   LLM requests to serve in the background on that pinning (game_npc_heavy_60s: 719 -> 483).
+   LLM requests to serve in the background on that pinning (game_npc_heavy_60s: 719 -> 483)
+   and on the lane plans (:mod:`rtgen_opt.exact.lanes`: pinnings that trade two accelerators'
+   roles as LLM requests arrive; game_npc_heavy_15s: 107 where the fixed pinning gives 139).
    Where no start meets the solver-free bound, the fluid window bound
    (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 67).
 2. **Pick the method by size** (``method="auto"``): the monolithic model
@@ -42,7 +44,7 @@ from typing import Any
 
 from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError, RtgenError
-from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver, deferral
+from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver, deferral, lanes
 from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.decompose import solve_decomposed
 from rtgen_opt.exact.fluid import fluid_bound
@@ -171,21 +173,30 @@ def _deferred(
     progress: Callable[[float, str], None] | None,
     incumbent: float,
 ) -> tuple[tuple[float, ...], Schedule, dict[str, Any]] | None:
-    """The best deferral search (:mod:`rtgen_opt.exact.deferral`) on ``pinned`` (the instance
-    as the affinity search restricted it) over the rules of :data:`deferral.RULES` while time
-    is left: its values, its schedule (validated on ``instance``) and its stats. Progress
-    shows the better of ``incumbent`` (the best start's value) and the search's."""
+    """The best deferral search (:mod:`rtgen_opt.exact.deferral`) while time is left: with the
+    first rule of :data:`deferral.RULES` on ``pinned`` (the instance as the affinity search
+    restricted it) and on each lane plan (:mod:`rtgen_opt.exact.lanes`), then with the other
+    rules on ``pinned``. Its values, its schedule (validated on ``instance``) and its stats.
+    Progress shows the better of ``incumbent`` (the best start's value) and the search's."""
+    plans = [("affinity", pinned)]
+    for length in lanes.LENGTHS_MS:
+        plan = lanes.planned(instance, length)
+        if plan is None:
+            break
+        plans.append((f"lanes {length:g} ms", plan))
+    first, *others = deferral.RULES
+    runs = [(name, plan, first) for name, plan in plans] + [(*plans[0], r) for r in others]
     best = None
-    for rule in deferral.RULES:
+    for name, plan, rule in runs:
+        if time.perf_counter() >= until or (stop is not None and stop.is_set()):
+            break
 
-        def scored(n: int, value: tuple[float, ...], rule: str = rule) -> None:
+        def scored(n: int, value: tuple[float, ...], rule: str = rule, name: str = name) -> None:
             if progress is not None:
-                note = f"deferral search ({rule}): {n} list schedules"
+                note = f"deferral search ({rule}, {name}): {n} list schedules"
                 progress(min(incumbent, value[0]), note)
 
-        found = deferral.search(
-            pinned, objective, rule=rule, until=until, stop=stop, on_score=scored
-        )
+        found = deferral.search(plan, objective, rule=rule, until=until, stop=stop, on_score=scored)
         if found is None:
             break
         check(instance, found.schedule)
@@ -196,6 +207,7 @@ def _deferred(
                 found.schedule,
                 {
                     "rule": rule,
+                    "pinning": name,
                     "requests": len(found.deferred),
                     "value": values,
                     "scored": found.scored,

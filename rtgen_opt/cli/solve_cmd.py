@@ -57,7 +57,8 @@ def _write_milp(instance, objective: str, lp: str | None, mps: str | None, max_p
 def _method_line(stats) -> str:
     """``decompose (24 groups, 20 proven alone; started from list-edf)``; from the affinity
     search, with its pinning (``...; started from affinity; pinning hands on npu``), and the
-    deferral search's requests (``...; 13 LLM requests deferred (edf)``); with the
+    deferral search's requests (``...; 13 LLM requests deferred (edf)``), on a lane plan
+    (``...; lane plan 230 ms; ...``); with the
     fluid window bound where it counts (``...; fluid bound 59 over 2 windows``)."""
     method = stats.get("method", "monolithic")
     parts = []
@@ -68,9 +69,12 @@ def _method_line(stats) -> str:
     if "start" in stats:
         parts.append(f"started from {stats['start']}")
     pinned = (stats.get("affinity") or {}).get("pinned", {})
-    if stats.get("start") in ("affinity", "deferral") and pinned:
-        parts.append("pinning " + ", ".join(f"{c} on {'+'.join(k)}" for c, k in pinned.items()))
     deferred = stats.get("deferral") or {}
+    plan = deferred.get("pinning", "affinity") if stats.get("start") == "deferral" else None
+    if plan not in (None, "affinity"):
+        parts.append(plan.replace("lanes", "lane plan"))  # a lane plan, not the affinity's
+    elif stats.get("start") in ("affinity", "deferral") and pinned:
+        parts.append("pinning " + ", ".join(f"{c} on {'+'.join(k)}" for c, k in pinned.items()))
     if stats.get("start") == "deferral":
         parts.append(f"{deferred['requests']} LLM requests deferred ({deferred['rule']})")
     fluid = stats.get("fluid") or {}

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rtgen_opt
-from rtgen_opt.exact import deferral
+from rtgen_opt.exact import deferral, lanes
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.partition import units_of
 from rtgen_opt.inputs import load_instance
@@ -126,15 +126,25 @@ def test_the_front_door_starts_from_it_after_the_affinity_search(monkeypatch):
     from rtgen_opt.cli.solve_cmd import _method_line
 
     monkeypatch.setattr(optimise, "MONOLITHIC_TASKS", 100)
-    # Without the affinity search's pinning (which proves 0 here), the deferral search
-    # runs on the instance itself and is the best start: 10 where the list schedule has 15.
+    # Without the affinity search's pinning (which proves 0 here) nor the lane plans, the
+    # deferral search runs on the instance itself and is the best start: 10 where the list
+    # schedule has 15.
     monkeypatch.setattr(optimise, "AFFINITY_SHARE", 0)
+    monkeypatch.setattr(lanes, "LENGTHS_MS", ())
     r = rtgen_opt.solve(HEAVY_1S, time_limit=20, workers=1)
     assert r.stats["start"] == "deferral" and r.stats["start_value"] == (10.0,)
     rule = r.stats["deferral"]["rule"]
     assert r.stats["deferral"]["requests"] >= 1 and rule in deferral.RULES
+    assert r.stats["deferral"]["pinning"] == "affinity"
     assert r.objective <= (10.0,) and validate(HEAVY_1S, r.schedule) == []
     assert f"LLM requests deferred ({rule})" in _method_line(r.stats)
+    # With the lane plans, the first (230 ms) misses nothing and is the start.
+    monkeypatch.setattr(lanes, "LENGTHS_MS", (230.0,))
+    r = rtgen_opt.solve(HEAVY_1S, time_limit=20, workers=1)
+    assert r.stats["start"] == "deferral" and r.stats["start_value"] == (0.0,)
+    assert r.stats["deferral"]["pinning"] == "lanes 230 ms"
+    assert validate(HEAVY_1S, r.schedule) == []
+    assert "lane plan 230 ms; " in _method_line(r.stats)
     # When a start meets the bound, it does not run.
     monkeypatch.setattr(optimise, "AFFINITY_SHARE", 0.6)
     r = rtgen_opt.solve(HEAVY_1S, time_limit=20, workers=1)
