@@ -16,7 +16,7 @@ does alone:
    and on the lane plans (:mod:`rtgen_opt.exact.lanes`: pinnings that trade two accelerators'
    roles as LLM requests arrive; game_npc_heavy_15s: 107 where the fixed pinning gives 139).
    Where no start meets the solver-free bound, the fluid window bound
-   (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 67).
+   (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 76).
 2. **Pick the method by size** (``method="auto"``): the monolithic model
    (:func:`rtgen_opt.exact.solve.solve`, any backend) up to :data:`MONOLITHIC_TASKS` tasks,
    where it proves optima; beyond, the decomposition (:func:`rtgen_opt.exact.decompose.
@@ -178,18 +178,18 @@ def _deferred(
     restricted it) and on each lane plan (:mod:`rtgen_opt.exact.lanes`), then with the other
     rules on ``pinned``. Its values, its schedule (validated on ``instance``) and its stats.
     Progress shows the better of ``incumbent`` (the best start's value) and the search's."""
-    plans = [("affinity", pinned)]
-    for length in lanes.LENGTHS_MS:
-        plan = lanes.planned(instance, length)
-        if plan is None:
-            break
-        plans.append((f"lanes {length:g} ms", plan))
+    roles = lanes.roles(instance)
+    lengths = lanes.LENGTHS_MS if roles is not None else ()
     first, *others = deferral.RULES
-    runs = [(name, plan, first) for name, plan in plans] + [(*plans[0], r) for r in others]
+    runs = [("affinity", None, first)]
+    runs += [(f"lanes {length:g} ms", length, first) for length in lengths]
+    runs += [("affinity", None, rule) for rule in others]
     best = None
-    for name, plan, rule in runs:
+    for name, length, rule in runs:
         if time.perf_counter() >= until or (stop is not None and stop.is_set()):
             break
+        # a plan is built only when its turn comes (each is a copy of the instance)
+        plan = pinned if length is None else lanes.planned(instance, length, roles)
 
         def scored(n: int, value: tuple[float, ...], rule: str = rule, name: str = name) -> None:
             if progress is not None:

@@ -170,57 +170,49 @@ def _blocking_rows(
     each task ``s`` of such a kind ``k``, and each count:
     ``x[k, s, p] + sum kept_off * x[l, s', p] <= counts[k] + slack``, the slack paying for the
     window's edges and for a tail where the kind's releases have stopped."""
+    on: dict[str, tuple[list[int], list[int], list[int]]] = {}  # p -> kinds, durations, columns
+    for (other, s2, q), c in column.items():
+        kinds_q, durations, columns = on.setdefault(q, ([], [], []))
+        kinds_q.append(other)
+        durations.append(dict(kinds[other][1][s2])[q])
+        columns.append(c)
+    arrays = {q: tuple(np.array(v, dtype=np.int64) for v in lists) for q, lists in on.items()}
     out = []
-    longest: dict[str, int] = {}
-    for other, s2, q in column:
-        longest[q] = max(longest.get(q, 0), dict(kinds[other][1][s2])[q])
     for k, beat in enumerate(rhythm):
         if beat is None or not counts[k]:
             continue
         for s, options in enumerate(kinds[k][1]):
             for p, e in options:
+                kinds_p, durations, columns = arrays[p]
                 for edge in (None, e):
-                    idx, val = [column[k, s, p]], [1.0]
-                    for (other, s2, q), c in column.items():
-                        if q != p or other == k:
-                            continue
-                        kept = kept_off(dict(kinds[other][1][s2])[p], beat, edge)
-                        if kept > 0:
-                            idx.append(c)
-                            val.append(float(kept))
-                    if len(idx) > 1:
-                        out.append((idx, val, counts[k] + _slack(beat, edge, longest[p])))
+                    kept = np.where(kinds_p != k, kept_off(durations, beat, edge), 0)
+                    keeps = kept > 0
+                    if keeps.any():
+                        idx = [column[k, s, p], *columns[keeps].tolist()]
+                        val = [1.0, *kept[keeps].astype(float).tolist()]
+                        slack = _slack(beat, edge, int(durations.max()))
+                        out.append((idx, val, counts[k] + slack))
     return out
 
 
-def kept_off(d: int, beat: Rhythm, edge: int | None = None) -> int:
-    """How many jobs of a kind with rhythm ``beat`` a task of ``d`` keeps off its processor
-    at least: those released in the first ``d - span`` of it (their whole span inside it),
-    or, with ``edge`` (the duration ``e`` of the kept job's task there), those released in
-    the open interval ``(s - e, s + d + e - span)`` of a task at ``s``, which find no ``e``
-    free before or after it within their span. The edged count needs ``2e <= span`` (then
-    tasks in turn keep disjoint jobs off) and ``d > e``; it is 0 otherwise.
+def kept_off(d: np.ndarray | int, beat: Rhythm, edge: int | None = None) -> np.ndarray:
+    """How many jobs of a kind with rhythm ``beat`` a task of ``d`` (each of ``d``) keeps off
+    its processor at least: those released in the first ``d - span`` of it (their whole span
+    inside it), or, with ``edge`` (the duration ``e`` of the kept job's task there), those
+    released in the open interval ``(s - e, s + d + e - span)`` of a task at ``s``, which find
+    no ``e`` free before or after it within their span. The edged count needs ``2e <= span``
+    (then tasks in turn keep disjoint jobs off) and ``d > e``; it is 0 otherwise.
 
-    >>> kept_off(31, (8, 8, 0)), kept_off(31, (8, 8, 0), edge=2)  # a 31 ms task, 8 ms frames
-    (2, 3)
+    >>> [int(kept_off(31, (8, 8, 0), edge)) for edge in (None, 2)]  # a 31 ms task, 8 ms frames
+    [2, 3]
     """
     gap, span, _ = beat
+    d = np.asarray(d)
     if edge is None:
-        return max(0, (d - span) // gap)
-    if 2 * edge > span or d <= edge:
-        return 0
-    return max(0, (d + 2 * edge - span - 2) // gap)
-
-
-def _kept_off_all(durations: np.ndarray, beat: Rhythm, edge: int | None) -> np.ndarray:
-    """:func:`kept_off` of each of ``durations``."""
-    gap, span, _ = beat
-    if edge is None:
-        return np.maximum(0, (durations - span) // gap)
+        return np.maximum(0, (d - span) // gap)
     if 2 * edge > span:
-        return np.zeros_like(durations)
-    kept = np.maximum(0, (durations + 2 * edge - span - 2) // gap)
-    return np.where(durations > edge, kept, 0)
+        return np.zeros_like(d)
+    return np.where(d > edge, np.maximum(0, (d + 2 * edge - span - 2) // gap), 0)
 
 
 def _slack(beat: Rhythm, edge: int | None, longest: int) -> int:
@@ -284,7 +276,6 @@ class _Split:
         counts: np.ndarray,
         length: int,
         rhythm: Sequence[Rhythm | None],
-        kinds: Sequence[JobKind],
     ) -> bool:
         if np.max(counts @ self.work) > length:
             return False
@@ -298,7 +289,7 @@ class _Split:
                 # every duration of a task of k on p, for the edged rows (the classic: None)
                 edges = {None} | {int(d) for d in self.duration[p][mine]}
                 for edge in edges:
-                    kept = _kept_off_all(self.duration[p], beat, edge)
+                    kept = kept_off(self.duration[p], beat, edge)
                     room = counts[k] * (1 - self.most[k, p]) + _slack(beat, edge, longest)
                     if kept @ others > room:
                         return False
@@ -460,7 +451,7 @@ def fluid_bound(
             for k in np.flatnonzero(blockable & (counts > 0)):
                 mine = members[kind[members] == k]
                 rhythm[k] = _rhythm(release[mine], span[mine], a, b)
-            if split.fits(counts, b - a, rhythm, kinds):
+            if split.fits(counts, b - a, rhythm):
                 continue  # the balanced split fits: every job kept
             solved += 1
             loss = window_loss(kinds, counts.tolist(), b - a, rhythm)

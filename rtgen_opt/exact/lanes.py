@@ -107,14 +107,13 @@ def planned(instance: Instance, length: float, lanes: Roles | None = None) -> In
         return k >= 0 and t < busy[k][1]
 
     nodes = instance.graph.nodes
-    phase = {t: "prefill" for r in instance.requests.values() for t in r.prefill_tasks}
-    phase.update({t: "decode" for r in instance.requests.values() for t in r.decode_tasks})
     allowed: dict[str, list[str]] = {}
     for t in instance.tasks:
         options = list(nodes[t]["durations"])
-        if phase.get(t) == "prefill" and lanes.prefill in options:
+        phase = nodes[t].get("phase")
+        if phase == "prefill" and lanes.prefill in options:
             allowed[t] = [lanes.prefill]
-        elif phase.get(t) == "decode":
+        elif phase == "decode":
             allowed[t] = [p for p in options if p != lanes.prefill] or options
         elif task_class(nodes[t]) in lanes.short:
             allowed[t] = [lanes.decode if prefilling(nodes[t]["release"]) else lanes.prefill]
