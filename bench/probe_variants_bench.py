@@ -21,7 +21,7 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
 - ``behind-off``: the rolling construction goes on when it trails the start without ever
   having led (``window_search.CONSTRUCT_BEHIND_WINDOWS`` = None);
 - ``affinity-off``: the front door does not run the affinity search among its starts
-  (``optimise.AFFINITY_SHARE`` = 0);
+  (``optimise.AFFINITY_SHARE`` and ``AFFINITY_SHARE_LANES`` = 0);
 - ``deferral-off``: nor the deferral search after it (``optimise.DEFERRAL_SHARE`` = 0);
 - ``fluid-off``: the front door does not compute the fluid window bound
   (``optimise.FLUID_SHARE`` = 0);
@@ -29,7 +29,8 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   and the deferral search runs without it, and climbs on the sample only
   (``affinity.SCORE_RULES``, ``deferral.RULES``, ``affinity.CLIMB_WHOLE`` = False);
 - ``lanes-off``: the deferral search runs on the affinity's fixed pinning only, not also on the
-  lane plans (``lanes.LENGTHS_MS`` empty).
+  lane plans (``lanes.SLACKS`` empty), and the affinity search has its usual share
+  (``optimise.AFFINITY_SHARE_LANES`` = ``AFFINITY_SHARE``).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -122,7 +123,7 @@ def _apply(variant: str) -> None:
         elif part == "behind-off":
             window_search.CONSTRUCT_BEHIND_WINDOWS = None
         elif part == "affinity-off":
-            optimise.AFFINITY_SHARE = 0.0
+            optimise.AFFINITY_SHARE = optimise.AFFINITY_SHARE_LANES = 0.0
         elif part == "deferral-off":
             optimise.DEFERRAL_SHARE = 0.0
         elif part == "fluid-off":
@@ -138,7 +139,8 @@ def _apply(variant: str) -> None:
         elif part == "lanes-off":
             from rtgen_opt.exact import lanes
 
-            lanes.LENGTHS_MS = ()
+            lanes.SLACKS = ()
+            optimise.AFFINITY_SHARE_LANES = optimise.AFFINITY_SHARE
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

@@ -8,7 +8,8 @@ does alone:
    objective, lexicographically) is the start. The exact result is never worse than any of
    them, and it never depends on which policies a caller happened to run beside it. Where the
    decomposition runs, the affinity search (:mod:`rtgen_opt.exact.affinity`: which processor
-   kinds each stream may use) adds its schedule within :data:`AFFINITY_SHARE` of the limit;
+   kinds each stream may use) adds its schedule within :data:`AFFINITY_SHARE` of the limit
+   (:data:`AFFINITY_SHARE_LANES` where there are lane plans);
    under load it is usually the best start, and when it meets the solver-free bound the
    answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
    :data:`DEFERRAL_SHARE`, the deferral search (:mod:`rtgen_opt.exact.deferral`) picks which
@@ -71,11 +72,16 @@ START_SHARE = 0.25
 #: Share of the time limit the affinity search may use (it runs beyond the others' start share:
 #: on the heavy instances it is worth more than the window search's time).
 AFFINITY_SHARE = 0.6
+#: ...and where there are lane plans (:func:`rtgen_opt.exact.lanes.roles`), which the deferral
+#: search runs on first and which beat the affinity's pinning under load (game_npc_heavy_60s:
+#: 428 and 421 on the two plans, 483 on the affinity's pinning; each search takes 90-110 s).
+AFFINITY_SHARE_LANES = 0.4
 #: Share of the time limit by which the deferral search (after the affinity search) ends.
 DEFERRAL_SHARE = 0.85
 #: Share of the time limit the fluid window bound may use, after the starts, where the
-#: decomposition runs and no start meets the solver-free bound.
-FLUID_SHARE = 0.1
+#: decomposition runs and no start meets the solver-free bound (on a 2-core machine it takes
+#: 23 s on game_npc_heavy_15s, 41 s on game_npc_heavy_60s).
+FLUID_SHARE = 0.15
 #: Share of the time limit (at most 1 s) kept for checking the search's schedule.
 FINISH_SHARE = 0.05
 #: No search (no model is built) when less than this many seconds are left for it.
@@ -174,16 +180,14 @@ def _deferred(
     incumbent: float,
 ) -> tuple[tuple[float, ...], Schedule, dict[str, Any]] | None:
     """The best deferral search (:mod:`rtgen_opt.exact.deferral`) while time is left: with the
-    first rule of :data:`deferral.RULES` on ``pinned`` (the instance as the affinity search
-    restricted it) and on each lane plan (:mod:`rtgen_opt.exact.lanes`), then with the other
-    rules on ``pinned``. Its values, its schedule (validated on ``instance``) and its stats.
-    Progress shows the better of ``incumbent`` (the best start's value) and the search's."""
+    first rule of :data:`deferral.RULES` on each lane plan (:mod:`rtgen_opt.exact.lanes`),
+    then with each rule on ``pinned`` (the instance as the affinity search restricted it).
+    Its values, its schedule (validated on ``instance``) and its stats. Progress shows the better of ``incumbent`` (the best start's value) and the search's."""
     roles = lanes.roles(instance)
-    lengths = lanes.LENGTHS_MS if roles is not None else ()
-    first, *others = deferral.RULES
-    runs = [("affinity", None, first)]
-    runs += [(f"lanes {length:g} ms", length, first) for length in lengths]
-    runs += [("affinity", None, rule) for rule in others]
+    lengths = lanes.lengths(instance, roles) if roles is not None else ()
+    first = deferral.RULES[0]
+    runs = [(f"lanes {length:.0f} ms", length, first) for length in lengths]
+    runs += [("affinity", None, rule) for rule in deferral.RULES]
     best = None
     for name, length, rule in runs:
         if time.perf_counter() >= until or (stop is not None and stop.is_set()):
@@ -316,6 +320,7 @@ def solve(
     with deadline.phase("bound"):
         win = windows(instance)
         cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
+    affinity_share = AFFINITY_SHARE_LANES if lanes.roles(instance) else AFFINITY_SHARE
     with deadline.phase("starts"):
         ranked = candidates(
             instance,
@@ -325,7 +330,7 @@ def solve(
             win=win,
             skipped=skipped,
             affinity_until=(
-                deadline.by(AFFINITY_SHARE) if chosen == "decompose" and AFFINITY_SHARE else None
+                deadline.by(affinity_share) if chosen == "decompose" and affinity_share else None
             ),
             deferral_until=(
                 deadline.by(DEFERRAL_SHARE) if chosen == "decompose" and DEFERRAL_SHARE else None

@@ -103,7 +103,9 @@ def test_the_time_limit_bounds_the_whole_call_at_scale():
     began = time.perf_counter()
     r = rtgen_opt.solve(inst, time_limit=6, workers=1)
     elapsed = time.perf_counter() - began
-    assert r.stats["method"] == "decompose" and r.status is SolveStatus.FEASIBLE
+    # (a lane plan's deferral search may meet the bound, 0, within the limit: then proven)
+    assert r.stats["method"] == "decompose"
+    assert r.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
     assert elapsed < 6 + 4, elapsed  # a generous margin for a shared machine
     assert validate(inst, r.schedule) == []
 

@@ -58,7 +58,7 @@ def _method_line(stats) -> str:
     """``decompose (24 groups, 20 proven alone; started from list-edf)``; from the affinity
     search, with its pinning (``...; started from affinity; pinning hands on npu``), and the
     deferral search's requests (``...; 13 LLM requests deferred (edf)``), on a lane plan
-    (``...; lane plan 230 ms; ...``); with the
+    (``...; lane plan 127 ms; ...``); with the
     fluid window bound where it counts (``...; fluid bound 59 over 2 windows``)."""
     method = stats.get("method", "monolithic")
     parts = []

@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 
 from rtgen_opt import grid
@@ -59,6 +60,17 @@ LENGTH_FACTOR = 1.25
 JobKind = tuple[float, tuple[tuple[tuple[str, int], ...], ...]]
 # A kind's releases in a window: (gap, span, tail), see _rhythm.
 Rhythm = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """In a window, jobs of kind ``succ`` that follow jobs of kind ``pred``: ``alone`` of them
+    follow none inside the window, and a ``pred`` job is followed by at most ``most``."""
+
+    pred: int
+    succ: int
+    alone: int
+    most: int
 
 
 @dataclass(frozen=True)
@@ -103,9 +115,16 @@ def window_loss(
     counts: Sequence[int],
     length: int,
     rhythm: Sequence[Rhythm | None] | None = None,
+    chains: Sequence[Chain] = (),
+    late: Sequence[int] = (),
+    processors: int = 0,
 ) -> float:
     """The programme of the module docstring for ``counts[k]`` jobs of each kind ``k`` in a
-    window of ``length``: the least weight of jobs not on time (fractional).
+    window of ``length``: the least weight of jobs not on time (fractional). With ``chains``
+    (:func:`_chains`), the *chain rows*: a job on time needs its predecessor jobs inside the
+    window to run in it, on time or not, and such a late job's work (``late[k]`` for one of
+    kind ``k``, at its fastest) counts against the ``processors`` (their number) times
+    ``length``.
 
     >>> frames = (2.0, ((("gpu", 4), ("npu", 3)),))  # one task: 4 on the GPU, 3 on the NPU
     >>> round(window_loss([frames], [3], 4), 6)  # in 4: 1 frame on the GPU, 4/3 on the NPU
@@ -121,11 +140,13 @@ def window_loss(
     rows: list[tuple[list[int], list[float]]] = []
     load: dict[str, tuple[list[int], list[float]]] = {}
     column: dict[tuple[int, int, str], int] = {}  # (kind, task, processor) -> x's column
+    first: list[int] = []  # each kind's on-time column y
     for k, n in enumerate(counts):
         if not n:
             continue
         weight, tasks = kinds[k]
         y = len(cost)
+        first.append(y)
         cost.append(-weight)
         upper.append(float(n))
         for s, options in enumerate(tasks):
@@ -142,14 +163,40 @@ def window_loss(
             rows.append((idx, val))
     if not cost:
         return 0.0
+    ranges = [(idx, val, 0.0, 0.0) for idx, val in rows]
+    ranges += [(cols, durs, -inf, float(length)) for cols, durs in load.values()]
+    blocking = _blocking_rows(kinds, counts, rhythm or [None] * len(kinds), column)
+    ranges += [(idx, val, -inf, bound) for idx, val, bound in blocking]
+    # the chain rows: u[k] of kind k's jobs run in the window late; y[k] + u[k] <= counts[k];
+    # m * (y[A] + u[A]) >= y[B] + u[B] - q; late work + on-time work <= processors * length
+    on_time = {k: y for y, k in zip(first, (k for k, n in enumerate(counts) if n), strict=True)}
+    chains = [c for c in chains if c.pred in on_time and c.succ in on_time]
+    extra: dict[int, int] = {}
+    for c in chains:
+        for k in (c.pred, c.succ):
+            if k not in extra:
+                extra[k] = len(cost)
+                cost.append(0.0)
+                upper.append(float(counts[k]))
+                ranges.append(([on_time[k], extra[k]], [1.0, 1.0], -inf, float(counts[k])))
+        idx = [on_time[c.pred], extra[c.pred], on_time[c.succ], extra[c.succ]]
+        ranges.append((idx, [float(c.most)] * 2 + [-1.0, -1.0], float(-c.alone), inf))
+    if extra:
+        idx = [c for cols, _ in load.values() for c in cols] + list(extra.values())
+        val = [d for _, durs in load.values() for d in durs] + [float(late[k]) for k in extra]
+        ranges.append((idx, val, -inf, float(processors * length)))
     h.addVars(len(cost), np.zeros(len(cost)), np.array(upper))
     h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), np.array(cost))
-    for idx, val in rows:
-        h.addRow(0.0, 0.0, len(idx), np.array(idx, dtype=np.int32), np.array(val))
-    for cols, durs in load.values():
-        h.addRow(-inf, float(length), len(cols), np.array(cols, dtype=np.int32), np.array(durs))
-    for idx, val, bound in _blocking_rows(kinds, counts, rhythm or [None] * len(kinds), column):
-        h.addRow(-inf, bound, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+    starts = np.cumsum([0] + [len(r[0]) for r in ranges[:-1]])
+    h.addRows(
+        len(ranges),
+        np.array([r[2] for r in ranges], dtype=float),
+        np.array([r[3] for r in ranges], dtype=float),
+        int(sum(len(r[0]) for r in ranges)),
+        starts.astype(np.int32),
+        np.fromiter((i for r in ranges for i in r[0]), dtype=np.int32),
+        np.fromiter((v for r in ranges for v in r[1]), dtype=float),
+    )
     h.run()
     kept = -h.getInfo().objective_function_value
     total = sum(kinds[k][0] * n for k, n in enumerate(counts))
@@ -343,6 +390,66 @@ def _balanced_split(kinds: Sequence[JobKind], counts: np.ndarray, procs: Sequenc
     )
 
 
+def _job_edges(
+    instance: Instance, win: Windows, jobs: Sequence[str], of: dict[str, int], n_kinds: int
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The edges between jobs (indices into ``jobs``) whose source task comes after every
+    other task of its job, so that the successor job cannot start before the whole
+    predecessor job has run (an LLM request's milestones); and per kind the least work of one
+    of its jobs, each task at its fastest."""
+    g, nodes, index = instance.graph, instance.graph.nodes, {j: i for i, j in enumerate(jobs)}
+    edges: set[tuple[int, int]] = set()
+    for j in jobs:
+        for t in instance.jobs[j].tasks:
+            for u in g.predecessors(t):
+                pj = nodes[u]["job"]
+                if pj == j or pj not in index:
+                    continue
+                if set(instance.jobs[pj].tasks) - {u} <= nx.ancestors(g, u):
+                    edges.add((index[pj], index[j]))
+    ordered = sorted(edges)
+    late: dict[int, int] = {}
+    for j in jobs:
+        work = sum(win.min_duration(t) for t in instance.jobs[j].tasks)
+        late[of[j]] = min(late.get(of[j], work), work)
+    return (
+        np.array([a for a, _ in ordered], dtype=np.int64),
+        np.array([b for _, b in ordered], dtype=np.int64),
+        [late.get(k, 0) for k in range(n_kinds)],
+    )
+
+
+def _chains(
+    inside: Callable[[np.ndarray], np.ndarray],
+    kind: np.ndarray,
+    counts: np.ndarray,
+    pred: np.ndarray,
+    succ: np.ndarray,
+) -> list[Chain]:
+    """The :class:`Chain` of each pair of kinds joined by an edge between two jobs inside a
+    window (``inside(jobs)``: which of these job indices are; ``pred`` and ``succ``, the
+    edges of :func:`_job_edges`)."""
+    if not pred.size:
+        return []
+    keep = inside(pred) & inside(succ)
+    keep &= kind[pred] != kind[succ]
+    if not keep.any():
+        return []
+    ps, ss = pred[keep], succ[keep]
+    n, m = len(kind), len(counts)
+    pair = kind[ps] * m + kind[ss]
+    # jobs of the second kind that follow one of the first; the most any first-kind job leads
+    followed = np.unique(pair * n + ss) // n
+    pairs, n_followed = np.unique(followed, return_counts=True)
+    by_pred, per = np.unique(pair * n + ps, return_counts=True)
+    most = np.zeros(len(pairs), dtype=np.int64)
+    np.maximum.at(most, np.searchsorted(pairs, by_pred // n), per)
+    return [
+        Chain(int(p // m), int(p % m), int(counts[p % m]) - int(f), int(k))
+        for p, f, k in zip(pairs.tolist(), n_followed.tolist(), most.tolist(), strict=True)
+    ]
+
+
 def _best_disjoint(
     found: list[tuple[int, int, float]],
 ) -> tuple[float, list[tuple[int, int, float]]]:
@@ -408,6 +515,7 @@ def fluid_bound(
     kind = np.array([of[j] for j in jobs])
     procs = list(instance.processors)
     split = _balanced_split(kinds, np.bincount(kind, minlength=len(kinds)), procs)
+    pred, succ, late = _job_edges(instance, win, jobs, of, len(kinds))
     integral = all(float(w).is_integer() for w, _ in kinds)
     # Kinds a task of some kind can block: one of their jobs fits inside that task.
     longest = max(d for _, tasks in kinds for options in tasks for _, d in options)
@@ -454,7 +562,10 @@ def fluid_bound(
             if split.fits(counts, b - a, rhythm):
                 continue  # the balanced split fits: every job kept
             solved += 1
-            loss = window_loss(kinds, counts.tolist(), b - a, rhythm)
+            chains = _chains(
+                lambda j, a=a, b=b: (head[j] >= a) & (deadline[j] <= b), kind, counts, pred, succ
+            )
+            loss = window_loss(kinds, counts.tolist(), b - a, rhythm, chains, late, len(procs))
             if integral:
                 loss = grid.ceil(loss)
             if loss > 0:

@@ -6,16 +6,28 @@ against 82 ms on the GPU), the short periodic streams (frames due 8 ms after rel
 tracking due in 11 ms) must run on one of the two while the other runs a long LLM task: a 60 ms
 decode block leaves no room for an 8 ms frame beside it. A fixed pinning gives one of the two
 accelerators to the short streams for good, and the LLM loses the other's speed at the phase it
-is good at. A *lane plan* trades the roles over time: for :data:`LENGTHS_MS` after each request
-arrives, the short streams run on the decode processor and the prefill processor is left to the
-prefill; the rest of the time the short streams run on the prefill processor and the decode
-processor decodes. Prefill runs on the prefill processor only, decode anywhere but there.
+is good at. A *lane plan* trades the roles over time. The prefill processor serves the requests
+in turn: each request has a *prefill window* that opens at its arrival or when the window
+before it closes, whichever is later, and lasts the plan's length. Short jobs released inside a
+window run on the decode processor, and the prefill processor is left to the prefill; short
+jobs released outside run on the prefill processor, and the decode processor decodes. Prefill
+runs on the prefill processor only, decode anywhere but there.
+
+The lengths tried (:func:`lengths`) are the longest prefill on the prefill processor plus
+:data:`SLACKS` times the longest short job there: a short job released just before a window
+opens still runs into it (on game_npc_heavy: 123 ms of prefill, 4 ms frames; 127 and 131 ms).
+A window much longer than the prefill leaves the prefill processor idle and the decode
+processor hosting the short streams: under load the windows cover most of the time, and the
+decode processor decodes little. The deferral search on heavy 60 s ends at 428 and 421 misses on
+the plans of 127 and 131 ms, 515 at 135 ms and 518 at 145 ms, where windows of 230 ms from each
+arrival (not queued) ended at 511 and the affinity's fixed pinning ends at 483; on heavy 15 s at
+89 and 97 (139 on a fixed pinning, 107 on 230 ms from each arrival). A window shorter than the
+prefill and its edge leaves the last chunk no room (126 ms: 107 on heavy 15 s).
 
 A plan only removes options (:meth:`~rtgen_opt.instance.Instance.with_processors`), so a schedule
 of the planned instance is a schedule of the instance. The front door (:mod:`rtgen_opt.optimise`)
-runs the deferral search (:mod:`rtgen_opt.exact.deferral`) on each plan beside the affinity
-search's fixed pinning and keeps the best: on game_npc_heavy_15s the plan of 230 ms ends at 107
-misses where the fixed pinning ends at 139 (``bench/results/lanes.md``).
+runs the deferral search (:mod:`rtgen_opt.exact.deferral`) on each plan before the affinity
+search's fixed pinning and keeps the best (``bench/results/lanes.md``).
 """
 
 from __future__ import annotations
@@ -27,9 +39,9 @@ from dataclasses import dataclass
 from rtgen_opt.exact.affinity import task_class
 from rtgen_opt.instance import Instance
 
-#: How long after each request's arrival the prefill processor is left to the prefill (its
-#: prefill takes 123 ms on the GPU of game_npc_heavy, and waits behind the one before it).
-LENGTHS_MS = (230.0, 260.0, 300.0)
+#: A plan's window is the longest prefill plus this many times the longest short job, both
+#: on the prefill processor (:func:`lengths`).
+SLACKS = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -79,12 +91,30 @@ def roles(instance: Instance) -> Roles | None:
     return Roles(prefill, decode, short) if short else None
 
 
+def lengths(instance: Instance, lanes: Roles) -> tuple[float, ...]:
+    """The plan lengths of the module docstring: the longest prefill on ``lanes.prefill``
+    plus each of :data:`SLACKS` times the longest short job there."""
+    nodes = instance.graph.nodes
+
+    def work(tasks: tuple[str, ...]) -> float:
+        return sum(nodes[t]["durations"].get(lanes.prefill, 0.0) for t in tasks)
+
+    prefill = max(work(r.prefill_tasks) for r in instance.requests.values())
+    short = max(
+        work(j.tasks)
+        for j in instance.jobs.values()
+        if task_class(nodes[j.tasks[0]]) in lanes.short
+    )
+    return tuple(prefill + k * short for k in SLACKS)
+
+
 def _busy(instance: Instance, length: float) -> Iterator[tuple[float, float]]:
-    """The merged intervals ``[arrival, arrival + length)`` of the requests, in order."""
+    """The prefill windows of the module docstring, those that touch merged, in order: each
+    opens at its request's arrival or when the one before closes, and lasts ``length``."""
     start = end = None
     for arrival in sorted(r.arrival for r in instance.requests.values()):
         if end is not None and arrival <= end:
-            end = max(end, arrival + length)
+            end += length  # queued behind the window before
             continue
         if start is not None:
             yield start, end

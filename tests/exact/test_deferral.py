@@ -130,7 +130,8 @@ def test_the_front_door_starts_from_it_after_the_affinity_search(monkeypatch):
     # deferral search runs on the instance itself and is the best start: 10 where the list
     # schedule has 15.
     monkeypatch.setattr(optimise, "AFFINITY_SHARE", 0)
-    monkeypatch.setattr(lanes, "LENGTHS_MS", ())
+    monkeypatch.setattr(optimise, "AFFINITY_SHARE_LANES", 0)
+    monkeypatch.setattr(lanes, "SLACKS", ())
     r = rtgen_opt.solve(HEAVY_1S, time_limit=20, workers=1)
     assert r.stats["start"] == "deferral" and r.stats["start_value"] == (10.0,)
     rule = r.stats["deferral"]["rule"]
@@ -138,14 +139,15 @@ def test_the_front_door_starts_from_it_after_the_affinity_search(monkeypatch):
     assert r.stats["deferral"]["pinning"] == "affinity"
     assert r.objective <= (10.0,) and validate(HEAVY_1S, r.schedule) == []
     assert f"LLM requests deferred ({rule})" in _method_line(r.stats)
-    # With the lane plans, the first (230 ms) misses nothing and is the start.
-    monkeypatch.setattr(lanes, "LENGTHS_MS", (230.0,))
+    # With the lane plans, the first (127 ms: 123 ms of prefill, a 4 ms frame) misses nothing
+    # and is the start.
+    monkeypatch.setattr(lanes, "SLACKS", (1.0,))
     r = rtgen_opt.solve(HEAVY_1S, time_limit=20, workers=1)
     assert r.stats["start"] == "deferral" and r.stats["start_value"] == (0.0,)
-    assert r.stats["deferral"]["pinning"] == "lanes 230 ms"
+    assert r.stats["deferral"]["pinning"] == "lanes 127 ms"
     assert validate(HEAVY_1S, r.schedule) == []
-    assert "lane plan 230 ms; " in _method_line(r.stats)
+    assert "lane plan 127 ms; " in _method_line(r.stats)
     # When a start meets the bound, it does not run.
-    monkeypatch.setattr(optimise, "AFFINITY_SHARE", 0.6)
+    monkeypatch.setattr(optimise, "AFFINITY_SHARE_LANES", 0.4)
     r = rtgen_opt.solve(HEAVY_1S, time_limit=20, workers=1)
     assert r.stats["start"] == "affinity" and "deferral" not in r.stats

@@ -186,6 +186,72 @@ def test_the_edged_count_pays_for_a_window_that_starts_before_the_first_release(
     assert fluid_bound(inst).bound == 0.0
 
 
+def test_a_job_on_time_needs_its_predecessor_job_run_even_late():
+    # On one processor, all in [0, 8]: job A (6 ms, due 6, weight 1) precedes job B (2 ms, due
+    # 8, weight 2); job C (6 ms, due 8, weight 2) competes. A and B on time miss C: 2. Without
+    # the chain rows the programme gives up A alone (1), as if B could run without it; with
+    # them, B on time needs A's 6 ms run too, and the bound is the optimum, 2.
+    g = nx.DiGraph()
+    g.add_node("a", durations={"m": 6.0}, deadline=6.0, weight=1.0, job="A")
+    g.add_node("b", durations={"m": 2.0}, deadline=8.0, weight=2.0, job="B")
+    g.add_node("c", durations={"m": 6.0}, deadline=8.0, weight=2.0, job="C")
+    g.add_edge("a", "b")
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]))
+    assert window_loss(*_plain(inst)) == 1.0
+    assert solve(inst, "misses", time_limit=5, workers=1).objective == (2.0,)
+    assert fluid_bound(inst).bound == 2.0
+
+
+@st.composite
+def requests(draw):
+    """LLM-like requests: chains of tasks cut into jobs (each job's last task precedes the next
+    job's first), beside one-task jobs, on up to three processors of different speeds."""
+    procs = ["p0", "p1", "p2"][: draw(st.integers(1, 3))]
+    platform = Platform("p", tuple(Processor(p, f"k{i}", 1.0, 0.1) for i, p in enumerate(procs)))
+    g = nx.DiGraph()
+    for r in range(draw(st.integers(1, 2))):
+        release = float(draw(st.integers(0, 4)))
+        previous, due = None, release
+        for j in range(draw(st.integers(2, 3))):
+            due += float(draw(st.integers(2, 6)))
+            # the first job long (a prefill), the others short (decode blocks)
+            most = 6 if j == 0 else 3
+            weight = float(draw(st.sampled_from([1, 2])))
+            for k in range(draw(st.integers(1, 2))):
+                name = f"R{r}/{j}/{k}"
+                elig = draw(
+                    st.lists(st.sampled_from(procs), min_size=1, max_size=len(procs), unique=True)
+                )
+                g.add_node(
+                    name,
+                    durations={p: float(draw(st.integers(1, most))) for p in elig},
+                    release=release,
+                    deadline=due,
+                    weight=weight,
+                    job=f"R{r}/{j}",
+                )
+                if previous is not None:
+                    g.add_edge(previous, name)
+                previous = name
+    for i in range(draw(st.integers(1, 4))):
+        release = float(draw(st.integers(0, 8)))
+        g.add_node(
+            f"S{i}",
+            durations={p: float(draw(st.integers(1, 4))) for p in procs},
+            release=release,
+            deadline=release + float(draw(st.integers(2, 8))),
+            weight=float(draw(st.sampled_from([1, 2]))),
+        )
+    mode = draw(st.sampled_from(["late", "drop"]))
+    return Instance.from_networkx(g, platform, miss_mode=mode)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=requests())
+def test_with_jobs_in_chains_never_above_the_proven_optimum(inst):
+    _at_most_the_proven_optimum(inst)
+
+
 def _plain(inst):
     """The programme of the whole instance as one window, without the blocking cut."""
     from rtgen_opt.exact.fluid import job_kinds
