@@ -198,7 +198,7 @@ def write(rows: list[dict], policies: dict, args) -> None:
         " (`--method monolithic`); *auto* = the front door (`rtgen-opt solve`), which decomposes"
         " beyond 1,500 tasks. Times are wall seconds of the whole call. *start* = the schedule"
         " the search started from and its value (`affinity`: the affinity search's pinning;"
-        " `deferral`: that pinning with some LLM requests served in the background;"
+        " `deferral`: that pinning or a lane plan, with some LLM requests served in the background;"
         " a policy's or the list schedule's name otherwise), as distinct values over the seeds.",
         "",
         "| instance | tasks | jobs | best policy | method | value | bound | gap | gap % jobs"
