@@ -21,8 +21,8 @@ processor hosting the short streams: under load the windows cover most of the ti
 decode processor decodes little. The deferral search on heavy 60 s ends at 428 and 421 misses on
 the plans of 127 and 131 ms, 515 at 135 ms and 518 at 145 ms, where windows of 230 ms from each
 arrival (not queued) ended at 511 and the affinity's fixed pinning ends at 483; on heavy 15 s at
-89 and 97 (139 on a fixed pinning, 107 on 230 ms from each arrival). A window shorter than the
-prefill and its edge leaves the last chunk no room (126 ms: 107 on heavy 15 s).
+89 and 97 (139 on a fixed pinning, 107 on 230 ms from each arrival), and 107 at 126 ms, less
+than the prefill and a frame.
 
 A plan only removes options (:meth:`~rtgen_opt.instance.Instance.with_processors`), so a schedule
 of the planned instance is a schedule of the instance. The front door (:mod:`rtgen_opt.optimise`)
