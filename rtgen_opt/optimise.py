@@ -101,6 +101,7 @@ def candidates(
     skipped: list[str] | None = None,
     affinity_until: float | None = None,
     deferral_until: float | None = None,
+    roles: lanes.Roles | None = None,
     target: float | None = None,
     stop: threading.Event | None = None,
     stats: dict[str, Any] | None = None,
@@ -112,8 +113,8 @@ def candidates(
     searched until that time or until it meets ``target``; what it found goes in
     ``stats["affinity"]``; ``progress(best value so far, note)`` follows it), then with
     ``deferral_until`` the deferral search's (:mod:`rtgen_opt.exact.deferral`: which LLM
-    requests to serve in the background; on the affinity's pinning; ``stats["deferral"]``)
-    unless a start already meets ``target``.
+    requests to serve in the background; on the lane plans of ``roles``, if any, and on the
+    affinity's pinning; ``stats["deferral"]``) unless a start already meets ``target``.
 
     After the :func:`time.perf_counter` time ``until`` nothing more is built (the hints and
     the list schedule's first rule always are, so there is at least one); the names of the
@@ -161,7 +162,9 @@ def candidates(
     closed = target is not None and leq(out[0][0][0], target)
     if deferral_until is not None and not closed:
         pinned = instance if found is None else affinity.restricted(instance, found.affinity)
-        kept = _deferred(instance, pinned, objective, deferral_until, stop, progress, out[0][0][0])
+        kept = _deferred(
+            instance, pinned, roles, objective, deferral_until, stop, progress, out[0][0][0]
+        )
         if kept is not None:
             out.append((kept[0], "deferral", kept[1]))
             out.sort(key=lambda c: (c[0], c[1]))
@@ -173,6 +176,7 @@ def candidates(
 def _deferred(
     instance: Instance,
     pinned: Instance,
+    roles: lanes.Roles | None,
     objective: Objective,
     until: float,
     stop: threading.Event | None,
@@ -180,10 +184,11 @@ def _deferred(
     incumbent: float,
 ) -> tuple[tuple[float, ...], Schedule, dict[str, Any]] | None:
     """The best deferral search (:mod:`rtgen_opt.exact.deferral`) while time is left: with the
-    first rule of :data:`deferral.RULES` on each lane plan (:mod:`rtgen_opt.exact.lanes`),
-    then with each rule on ``pinned`` (the instance as the affinity search restricted it).
-    Its values, its schedule (validated on ``instance``) and its stats. Progress shows the better of ``incumbent`` (the best start's value) and the search's."""
-    roles = lanes.roles(instance)
+    first rule of :data:`deferral.RULES` on each lane plan of ``roles``
+    (:mod:`rtgen_opt.exact.lanes`), then with each rule on ``pinned`` (the instance as the
+    affinity search restricted it). Its values, its schedule (validated on ``instance``) and
+    its stats. Progress shows the better of ``incumbent`` (the best start's value) and the
+    search's."""
     lengths = lanes.lengths(instance, roles) if roles is not None else ()
     first = deferral.RULES[0]
     runs = [(f"lanes {length:.0f} ms", length, first) for length in lengths]
@@ -320,7 +325,8 @@ def solve(
     with deadline.phase("bound"):
         win = windows(instance)
         cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
-    affinity_share = AFFINITY_SHARE_LANES if lanes.roles(instance) else AFFINITY_SHARE
+    roles = lanes.roles(instance) if chosen == "decompose" else None
+    affinity_share = AFFINITY_SHARE_LANES if roles is not None else AFFINITY_SHARE
     with deadline.phase("starts"):
         ranked = candidates(
             instance,
@@ -335,6 +341,7 @@ def solve(
             deferral_until=(
                 deadline.by(DEFERRAL_SHARE) if chosen == "decompose" and DEFERRAL_SHARE else None
             ),
+            roles=roles,
             target=cheap if len(parsed) == 1 else None,
             stop=stop,
             stats=found,

@@ -140,13 +140,12 @@ def window_loss(
     rows: list[tuple[list[int], list[float]]] = []
     load: dict[str, tuple[list[int], list[float]]] = {}
     column: dict[tuple[int, int, str], int] = {}  # (kind, task, processor) -> x's column
-    first: list[int] = []  # each kind's on-time column y
+    on_time: dict[int, int] = {}  # kind -> its on-time column y
     for k, n in enumerate(counts):
         if not n:
             continue
         weight, tasks = kinds[k]
-        y = len(cost)
-        first.append(y)
+        y = on_time[k] = len(cost)
         cost.append(-weight)
         upper.append(float(n))
         for s, options in enumerate(tasks):
@@ -169,7 +168,6 @@ def window_loss(
     ranges += [(idx, val, -inf, bound) for idx, val, bound in blocking]
     # the chain rows: u[k] of kind k's jobs run in the window late; y[k] + u[k] <= counts[k];
     # m * (y[A] + u[A]) >= y[B] + u[B] - q; late work + on-time work <= processors * length
-    on_time = {k: y for y, k in zip(first, (k for k, n in enumerate(counts) if n), strict=True)}
     chains = [c for c in chains if c.pred in on_time and c.succ in on_time]
     extra: dict[int, int] = {}
     for c in chains:
@@ -393,18 +391,18 @@ def _balanced_split(kinds: Sequence[JobKind], counts: np.ndarray, procs: Sequenc
 def _job_edges(
     instance: Instance, win: Windows, jobs: Sequence[str], of: dict[str, int], n_kinds: int
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """The edges between jobs (indices into ``jobs``) whose source task comes after every
-    other task of its job, so that the successor job cannot start before the whole
-    predecessor job has run (an LLM request's milestones); and per kind the least work of one
-    of its jobs, each task at its fastest."""
+    """The edges between jobs of different kinds (indices into ``jobs``) whose source task
+    comes after every other task of its job, so that the successor job cannot start before the
+    whole predecessor job has run (an LLM request's milestones); and per kind the least work of
+    one of its jobs, each task at its fastest."""
     g, nodes, index = instance.graph, instance.graph.nodes, {j: i for i, j in enumerate(jobs)}
     edges: set[tuple[int, int]] = set()
     for j in jobs:
         for t in instance.jobs[j].tasks:
             for u in g.predecessors(t):
                 pj = nodes[u]["job"]
-                if pj == j or pj not in index:
-                    continue
+                if pj == j or pj not in index or of[pj] == of[j]:
+                    continue  # within one job or one kind: no chain row
                 if set(instance.jobs[pj].tasks) - {u} <= nx.ancestors(g, u):
                     edges.add((index[pj], index[j]))
     ordered = sorted(edges)
@@ -432,7 +430,6 @@ def _chains(
     if not pred.size:
         return []
     keep = inside(pred) & inside(succ)
-    keep &= kind[pred] != kind[succ]
     if not keep.any():
         return []
     ps, ss = pred[keep], succ[keep]

@@ -79,6 +79,23 @@ def test_best_disjoint_is_the_best_subset(raw):
     assert sum(loss for *_, loss in chosen) == total
 
 
+def _chained(draw, g, procs, longest, name, previous, release, deadline, weight):
+    """Add task ``name`` (job: ``name`` up to its last ``/``) on some of ``procs``, 1 to
+    ``longest`` ms on each, after ``previous``; return its name."""
+    elig = draw(st.lists(st.sampled_from(procs), min_size=1, max_size=len(procs), unique=True))
+    g.add_node(
+        name,
+        durations={p: float(draw(st.integers(1, longest))) for p in elig},
+        release=release,
+        deadline=deadline,
+        weight=weight,
+        job=name.rsplit("/", 1)[0],
+    )
+    if previous is not None:
+        g.add_edge(previous, name)
+    return name
+
+
 @st.composite
 def chains(draw):
     """Jobs of one to three chained tasks on up to three processors of different speeds."""
@@ -95,21 +112,7 @@ def chains(draw):
         weight = float(draw(st.sampled_from([1, 2])))
         previous = None
         for k in range(draw(st.integers(1, 3))):
-            elig = draw(
-                st.lists(st.sampled_from(procs), min_size=1, max_size=len(procs), unique=True)
-            )
-            name = f"J{j}/{k}"
-            g.add_node(
-                name,
-                durations={p: float(draw(st.integers(1, 6))) for p in elig},
-                release=release,
-                deadline=deadline,
-                weight=weight,
-                job=f"J{j}",
-            )
-            if previous is not None:
-                g.add_edge(previous, name)
-            previous = name
+            previous = _chained(draw, g, procs, 6, f"J{j}/{k}", previous, release, deadline, weight)
     mode = draw(st.sampled_from(["late", "drop"]))
     return Instance.from_networkx(g, platform, miss_mode=mode)
 
@@ -219,20 +222,7 @@ def requests(draw):
             weight = float(draw(st.sampled_from([1, 2])))
             for k in range(draw(st.integers(1, 2))):
                 name = f"R{r}/{j}/{k}"
-                elig = draw(
-                    st.lists(st.sampled_from(procs), min_size=1, max_size=len(procs), unique=True)
-                )
-                g.add_node(
-                    name,
-                    durations={p: float(draw(st.integers(1, most))) for p in elig},
-                    release=release,
-                    deadline=due,
-                    weight=weight,
-                    job=f"R{r}/{j}",
-                )
-                if previous is not None:
-                    g.add_edge(previous, name)
-                previous = name
+                previous = _chained(draw, g, procs, most, name, previous, release, due, weight)
     for i in range(draw(st.integers(1, 4))):
         release = float(draw(st.integers(0, 8)))
         g.add_node(
