@@ -11,8 +11,8 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   pair alone (``PROBE_PORTFOLIO_SHARE`` = 1), without the shared tree after it;
 - ``gap10``, ``gap25``: probing starts once the gap is within 10% or 25% (``PROBE_GAP``);
 - ``stall-off``: a stalled incumbent does not start probes (``PROBE_STALL`` = None);
-- ``window1``, ``window4``: the window search's CP-SAT solves get 1 s or 4 s per 150 tasks
-  (``window_search.WINDOW_LIMIT``, 2 s as shipped);
+- ``windowN`` (``window1``, ``window2``, ``window4``, ...): the window search's CP-SAT solves
+  get N s per 150 tasks (``window_search.WINDOW_LIMIT``, 4 s as shipped);
 - ``construct25``, ``construct0``: the decomposition's rolling construction may use 25% or
   none of the time (``decompose.CONSTRUCT_SHARE``, 50% as shipped; with none every window is
   list scheduled, and the improving passes get the whole limit);
@@ -30,7 +30,10 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   (``affinity.SCORE_RULES``, ``deferral.RULES``, ``affinity.CLIMB_WHOLE`` = False);
 - ``lanes-off``: the deferral search runs on the affinity's fixed pinning only, not also on the
   lane plans (``lanes.SLACKS`` empty), and the affinity search has its usual share
-  (``optimise.AFFINITY_SHARE_LANES`` = ``AFFINITY_SHARE``).
+  (``optimise.AFFINITY_SHARE_LANES`` = ``AFFINITY_SHARE``);
+- ``pull-off``: the window search's slices pull in no late jobs (``window_search.PULL`` = 0);
+- ``before-pull``: the front door before pulled jobs (``PULL`` = 0, ``AFFINITY_SHARE_LANES``
+  = 0.4, ``DEFERRAL_SHARE_LANES`` = ``DEFERRAL_SHARE`` = 0.85, ``WINDOW_LIMIT`` = 2 s).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -72,6 +75,7 @@ VARIANTS = (
     "gap25",
     "stall-off",
     "window1",
+    "window2",
     "window4",
     "construct25",
     "construct0",
@@ -82,6 +86,8 @@ VARIANTS = (
     "fluid-off",
     "shed-off",
     "lanes-off",
+    "pull-off",
+    "before-pull",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -141,6 +147,15 @@ def _apply(variant: str) -> None:
 
             lanes.SLACKS = ()
             optimise.AFFINITY_SHARE_LANES = optimise.AFFINITY_SHARE
+        elif part == "pull-off":
+            window_search.PULL = 0
+        elif part == "before-pull":
+            # the front door before pulled jobs: no pull, the deferral search to 0.85 of the
+            # limit after an affinity search to 0.4 where there are lane plans, 2 s a window
+            window_search.PULL = 0
+            optimise.AFFINITY_SHARE_LANES = 0.4
+            optimise.DEFERRAL_SHARE_LANES = optimise.DEFERRAL_SHARE
+            window_search.WINDOW_LIMIT = 2.0
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

@@ -12,7 +12,8 @@ does alone:
    (:data:`AFFINITY_SHARE_LANES` where there are lane plans);
    under load it is usually the best start, and when it meets the solver-free bound the
    answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
-   :data:`DEFERRAL_SHARE`, the deferral search (:mod:`rtgen_opt.exact.deferral`) picks which
+   :data:`DEFERRAL_SHARE` (:data:`DEFERRAL_SHARE_LANES`), the deferral search
+   (:mod:`rtgen_opt.exact.deferral`) picks which
    LLM requests to serve in the background, first on the lane plans
    (:mod:`rtgen_opt.exact.lanes`: pinnings that trade two accelerators' roles as LLM requests
    come; game_npc_heavy_60s: 421), then on the affinity's pinning (719 -> 483 there).
@@ -75,9 +76,13 @@ AFFINITY_SHARE = 0.6
 #: ...and where there are lane plans (:func:`rtgen_opt.exact.lanes.roles`), which the deferral
 #: search runs on first and which beat the affinity's pinning under load (game_npc_heavy_60s:
 #: 428 and 421 on the two plans, 483 on the affinity's pinning; each search takes 90-110 s).
-AFFINITY_SHARE_LANES = 0.4
-#: Share of the time limit by which the deferral search (after the affinity search) ends.
+AFFINITY_SHARE_LANES = 0.25
+#: Share of the time limit by which the deferral search (after the affinity search) ends...
 DEFERRAL_SHARE = 0.85
+#: ...and where there are lane plans: the window search, which pulls the deferred requests'
+#: late decode blocks back where it can (:data:`rtgen_opt.exact.window_search.PULL`), gets
+#: the time the deferral search on the affinity's pinning would (it does not beat the plans).
+DEFERRAL_SHARE_LANES = 0.6
 #: Share of the time limit the fluid window bound may use, after the starts, where the
 #: decomposition runs and no start meets the solver-free bound (on a 2-core machine it takes
 #: 23 s on game_npc_heavy_15s, 41 s on game_npc_heavy_60s).
@@ -327,6 +332,7 @@ def solve(
         cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
     roles = lanes.roles(instance) if chosen == "decompose" else None
     affinity_share = AFFINITY_SHARE_LANES if roles is not None else AFFINITY_SHARE
+    deferral_share = DEFERRAL_SHARE_LANES if roles is not None else DEFERRAL_SHARE
     with deadline.phase("starts"):
         ranked = candidates(
             instance,
@@ -339,7 +345,7 @@ def solve(
                 deadline.by(affinity_share) if chosen == "decompose" and affinity_share else None
             ),
             deferral_until=(
-                deadline.by(DEFERRAL_SHARE) if chosen == "decompose" and DEFERRAL_SHARE else None
+                deadline.by(deferral_share) if chosen == "decompose" and deferral_share else None
             ),
             roles=roles,
             target=cheap if len(parsed) == 1 else None,

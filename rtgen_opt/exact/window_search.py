@@ -37,6 +37,7 @@ meets its solver-free bound is not solved.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -56,14 +57,17 @@ from rtgen_opt.exact.result import SolveStatus
 from rtgen_opt.exact.solve import solve as solve_exact
 from rtgen_opt.grid import leq
 from rtgen_opt.instance import Instance
-from rtgen_opt.objectives import Objective
+from rtgen_opt.objectives import Objective, missed_jobs
 from rtgen_opt.schedule import Placement, Schedule
 from rtgen_opt.validate import validate
 
 #: Tasks per window or slice to start with (one solves to optimality in about a second).
 WINDOW_TASKS = 150
-#: Seconds one window's CP-SAT solve may take at WINDOW_TASKS (in proportion beyond).
-WINDOW_LIMIT = 2.0
+#: Seconds one window's CP-SAT solve may take at WINDOW_TASKS (in proportion beyond). A slice
+#: that pulls late jobs in (:data:`PULL`) needs room made for them: from game_npc_heavy_60s's
+#: deferral start (421), 300 s of passes on 300-task slices end at 407 with 4 s and at 418 with
+#: 2 s (one run each).
+WINDOW_LIMIT = 4.0
 #: Windows the rolling construction solves beyond the one it commits (look-ahead).
 LOOKAHEAD = 0
 #: Slices grow by this factor after two passes that improve nothing, up to MAX_WINDOW_TASKS.
@@ -83,6 +87,10 @@ CONSTRUCT_LEAD_KEEP: float | None = 0.5
 #: search's, :mod:`rtgen_opt.exact.affinity`) leaves the time to the improving passes.
 #: ``None``: no such stop.
 CONSTRUCT_BEHIND_WINDOWS: int | None = 4
+
+#: Late jobs a slice pulls in (:meth:`WindowSearch.improve`): at most this many, the first
+#: due, among the missed jobs due in the slice that run elsewhere. 0: none.
+PULL = 8
 
 #: Raw CP-SAT parameters of every window's solve.
 WINDOW_PARAMETERS: dict[str, Any] = {}
@@ -108,6 +116,9 @@ class SearchStats:
     solved: int = 0
     skipped: int = 0
     improved: int = 0
+    #: Late jobs pulled into slices, and how many of them the kept steps brought on time.
+    pulled: int = 0
+    pulled_on_time: int = 0
     solve_s: float = 0.0
     interrupted: bool = False
     slice_tasks: list[int] = field(default_factory=list)
@@ -124,6 +135,8 @@ class SearchStats:
             "windows_solved": self.solved,
             "windows_skipped": self.skipped,
             "windows_improved": self.improved,
+            "pulled": self.pulled,
+            "pulled_on_time": self.pulled_on_time,
             "window_solve_s": round(self.solve_s, 3),
             "slice_tasks": self.slice_tasks,
         }
@@ -174,6 +187,8 @@ class WindowSearch:
         self.seed = seed
         self.stop = stop or threading.Event()
         self.stats = SearchStats()
+        # (deadline, job) of the missed jobs that run, and the incumbent they are of
+        self._late: tuple[Schedule | None, list[tuple[float, str]]] = (None, [])
         g = instance.graph
         jobs = instance.jobs
         self._order = instance.tasks
@@ -219,6 +234,7 @@ class WindowSearch:
         cap: float | None,
         hint: Mapping[str, Placement] | None,
         keep_running: set[str],
+        pulled: frozenset[str] = frozenset(),
     ) -> Frame:
         """The sub-instance of the free jobs and the fixed tasks around them.
 
@@ -226,6 +242,9 @@ class WindowSearch:
         (``None``: no cap); the fixed tasks are the placed tasks of other jobs that overlap
         ``[earliest, cap]`` and the placed direct neighbours of the free tasks. The hint places
         the free tasks as ``hint`` does (``None``: list schedule them around the fixed tasks).
+        The ``pulled`` jobs (among ``free``) may be dropped in the frame and are dropped in the
+        hint: placed, they run in the frame; dropped, they stay where they were
+        (:meth:`_merge`). Their successors outside are left out (they start after ``cap``).
         """
         inst = self.instance
         g = inst.graph
@@ -237,7 +256,8 @@ class WindowSearch:
         overlap = np.flatnonzero((start < upper) & (end > earliest))
         fixed_idx = {int(i) for i in overlap if int(i) not in free_idx}
         for i in free_tasks:
-            for k in (*self._preds[i], *self._succs[i]):
+            after = () if self._job_ids[self._job_of[i]] in pulled else self._succs[i]
+            for k in (*self._preds[i], *after):
                 if k not in free_idx and math.isfinite(start[k]):
                     fixed_idx.add(k)
         sub = nx.DiGraph()
@@ -245,7 +265,9 @@ class WindowSearch:
             t = self._order[i]
             attrs = dict(g.nodes[t])
             attrs["release"] = max(attrs["release"], earliest)
-            attrs["droppable"] = attrs["job"] in inst.droppable and attrs["job"] not in keep_running
+            attrs["droppable"] = attrs["job"] in pulled or (
+                attrs["job"] in inst.droppable and attrs["job"] not in keep_running
+            )
             sub.add_node(t, **attrs)
         fixed: dict[str, float] = {}
         for i in sorted(fixed_idx):
@@ -289,9 +311,12 @@ class WindowSearch:
             schedule = list_schedule(part, self.objective, fixed=pinned)
         else:
             rows = [
-                (t, hint[t].processor, hint[t].start, hint[t].end) for t in sub.nodes if t in hint
+                (t, hint[t].processor, hint[t].start, hint[t].end)
+                for t in sub.nodes
+                if t in hint and sub.nodes[t]["job"] not in pulled
             ]
-            schedule = Schedule.build(rows, [j for j in free if j in dropped], method="incumbent")
+            off = [j for j in free if j in dropped or j in pulled]
+            schedule = Schedule.build(rows, off, method="incumbent")
         violations = validate(part, schedule)
         if violations:
             raise InternalError(f"window search: the hint leaves its frame: {violations[:2]}")
@@ -563,9 +588,6 @@ class WindowSearch:
         free = self._slice_jobs(a, b, times[0], dropped)
         if not free or time_limit <= 0.05:
             return False
-        if self._closed(free, placements, dropped):
-            self.stats.skipped += 1
-            return False
         start, end = times
         free_tasks = [self._index[t] for j in free for t in inst.jobs[j].tasks]
         placed = [i for i in free_tasks if math.isfinite(start[i])]
@@ -587,8 +609,13 @@ class WindowSearch:
             for j in free
             if any(k not in free_set and k not in dropped for k in inst.drop_closure([j]))
         }
+        pulled = self._pulled(a, b, free_set, times, cap)
+        if not pulled and self._closed(free, placements, dropped):
+            self.stats.skipped += 1
+            return False
+        self.stats.pulled += len(pulled)
         frame = self._frame(
-            free,
+            [*free, *sorted(pulled)],
             placements,
             dropped,
             times,
@@ -596,17 +623,89 @@ class WindowSearch:
             cap=cap,
             hint=placements,
             keep_running=keep_running,
+            pulled=pulled,
         )
         window = self._solve(frame, time_limit)
         if window is None:
             return False
-        merged = self._merge(free, window)
+        merged = self._merge([*free, *pulled], window, pulled)
         values = self.objective.values(inst, merged)
         if not values < self.values:
             return False
         self.incumbent, self.values = merged, values
         self.stats.improved += 1
+        self.stats.pulled_on_time += len(pulled - window.dropped)
         return True
+
+    def _pulled(
+        self, a: float, b: float, free: set[str], times: tuple[np.ndarray, np.ndarray], cap: float
+    ) -> frozenset[str]:
+        """The late jobs a slice ``[a, b)`` pulls in (:data:`PULL`): missed and running after
+        ``cap``, due in the slice, not free, with every task's predecessors free, pulled or done
+        by the deadline, and its successors not free and starting after ``cap`` plus the
+        longest transfer. A slice frees the work running in it; a job that runs long after its
+        deadline (a deferred decode block) is free only in the slice where it runs, where
+        nothing is due, so without this no slice brings it back on time.
+
+        Only where a dropped job is a missed job like a late one (``misses`` in ``drop``
+        mode): in the frame, dropping a pulled job means leaving it where it was."""
+        inst = self.instance
+        if not PULL or not math.isfinite(b) or inst.miss_mode != "drop":
+            return frozenset()
+        if self.objective.first.name != "misses":
+            return frozenset()
+        if self._late[0] is not self.incumbent:
+            missed = missed_jobs(inst, self.incumbent) - self.incumbent.dropped
+            self._late = (self.incumbent, sorted((inst.jobs[j].deadline, j) for j in missed))
+        late = self._late[1]
+        out: set[str] = set()
+        for deadline, j in late[bisect.bisect_left(late, (a, "")) :]:
+            if deadline >= b or len(out) >= PULL:
+                break
+            if j not in free and self._pullable(j, deadline, free | out, times, cap):
+                out.add(j)
+        return frozenset(out)
+
+    def _pullable(
+        self,
+        job: str,
+        deadline: float,
+        moving: set[str],
+        times: tuple[np.ndarray, np.ndarray],
+        cap: float,
+    ) -> bool:
+        """Whether ``job`` may be pulled in beside the ``moving`` jobs (:meth:`_pulled`)."""
+        start, end = times
+        tasks = [self._index[t] for t in self.instance.jobs[job].tasks]
+        mine = set(tasks)
+
+        def owner(k: int) -> str:
+            return self._job_ids[self._job_of[k]]
+
+        for i in tasks:
+            for k in self._preds[i]:
+                if k in mine:
+                    continue
+                if owner(k) not in moving and not end[k] <= deadline:
+                    return False
+                if start[i] < cap + self._lag(k, i):
+                    return False  # left out, it stays where it is, after whatever the frame did
+            for k in self._succs[i]:
+                if k in mine:
+                    continue
+                if owner(k) in moving:
+                    return False  # a free job that needs it would pin it in the frame
+                if math.isfinite(start[k]) and start[k] < cap + self._lag(i, k):
+                    return False
+        return start[tasks].min() >= cap
+
+    def _lag(self, i: int, k: int) -> float:
+        """The longest transfer from task ``i`` (on any of its processors) to task ``k`` where
+        the incumbent has it."""
+        inst = self.instance
+        u, v = self._order[i], self._order[k]
+        p = self.incumbent.placements[v].processor
+        return max(inst.transfer_ms(u, v, q, p) for q in inst.durations(u))
 
     def _slice_jobs(self, a: float, b: float, start: np.ndarray, dropped) -> list[str]:
         """The jobs with a task that starts in ``[a, b)`` and the dropped jobs released in it,
@@ -621,11 +720,14 @@ class WindowSearch:
         pinned = self._pinned_dropped(chosen, dropped)
         return [j for j in chosen if j not in pinned]
 
-    def _merge(self, free: list[str], window: Schedule) -> Schedule:
-        """The incumbent with the free jobs as ``window`` places them."""
+    def _merge(
+        self, free: list[str], window: Schedule, pulled: frozenset[str] = frozenset()
+    ) -> Schedule:
+        """The incumbent with the free jobs as ``window`` places them (a pulled job that
+        ``window`` drops stays where it was)."""
         inst = self.instance
-        free_set = set(free)
-        moved = {t for j in free for t in inst.jobs[j].tasks}
+        free_set = set(free) - (window.dropped & pulled)
+        moved = {t for j in free_set for t in inst.jobs[j].tasks}
         placements: dict[str, Placement] = {
             t: pl for t, pl in self.incumbent.placements.items() if t not in moved
         }

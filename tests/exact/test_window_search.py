@@ -6,14 +6,18 @@ from __future__ import annotations
 import threading
 import time
 
+import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rtgen_opt.exact import window_search
 from rtgen_opt.exact.list_schedule import list_schedule
 from rtgen_opt.exact.window_search import WindowSearch
 from rtgen_opt.inputs import load_instance
+from rtgen_opt.instance import Instance, Platform
 from rtgen_opt.objectives import Objective
 from rtgen_opt.online import replay
+from rtgen_opt.schedule import Schedule
 from rtgen_opt.validate import validate
 from tests.exact.test_cross_validation import instances
 
@@ -132,3 +136,58 @@ def test_a_construction_completed_at_its_falling_lead_keeps_the_better_schedule(
     assert search.values[0] <= stats.construct_completed < objective.values(inst, start)[0]
     assert validate(inst, search.incumbent) == []
     assert search.values == objective.values(inst, search.incumbent)
+
+
+def _late_llm_job() -> tuple:
+    """One processor; ``B`` (4 ms, due 20) runs at 0; ``A`` (4 ms, due 10, never dropped)
+    runs at 100, long after its deadline, with room for it at 4: a start like a deferral
+    search's, where a deferred decode block runs after everything else."""
+    g = nx.DiGraph()
+    g.add_node("a", durations={"m": 4.0}, job="A", deadline=10.0, droppable=False)
+    g.add_node("b", durations={"m": 4.0}, job="B", deadline=20.0)
+    g.add_node("c", durations={"m": 4.0}, job="C", release=100.0, deadline=130.0)
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]), miss_mode="drop")
+    start = Schedule.build(
+        [("b", "m", 0.0, 4.0), ("a", "m", 100.0, 104.0), ("c", "m", 104.0, 108.0)]
+    )
+    return inst, start
+
+
+def test_a_slice_pulls_in_a_late_job_due_in_it(monkeypatch):
+    inst, start = _late_llm_job()
+    objective = Objective.parse("misses")
+    search = WindowSearch(inst, objective, start, workers=1)
+    assert search.values == (1.0,)
+    # the slice [0, 50) frees B only; A, due in it and running at 100, is pulled in
+    assert search.improve(0.0, 50.0, 5.0)
+    assert search.values == (0.0,)
+    assert search.incumbent.placements["a"].end <= 10.0
+    assert validate(inst, search.incumbent) == []
+    assert (search.stats.pulled, search.stats.pulled_on_time) == (1, 1)
+    # without the pull no slice of one task brings A back: in its own it moves back 4 ms
+    monkeypatch.setattr(window_search, "PULL", 0)
+    search = WindowSearch(inst, objective, start, workers=1)
+    assert not search.improve(0.0, 50.0, 5.0)
+    assert not search.sweep(1, time.perf_counter() + 10)  # one slice per task
+    assert search.values == (1.0,)
+
+
+def test_a_pulled_job_the_frame_leaves_late_keeps_its_place():
+    # B and D (weight 2) fill [0, 8]; A (due 8) can be on time only if one of them is not, so
+    # the frame drops it, and it stays at 100; E, late at 40, comes back on time at 8
+    g = nx.DiGraph()
+    g.add_node("a", durations={"m": 4.0}, job="A", deadline=8.0, droppable=False)
+    g.add_node("b", durations={"m": 4.0}, job="B", deadline=4.0, weight=2.0)
+    g.add_node("d", durations={"m": 4.0}, job="D", deadline=8.0, weight=2.0)
+    g.add_node("e", durations={"m": 4.0}, job="E", deadline=12.0)
+    inst = Instance.from_networkx(g, Platform.homogeneous(["m"]), miss_mode="drop")
+    rows = [("b", 0.0), ("d", 4.0), ("e", 40.0), ("a", 100.0)]
+    start = Schedule.build([(t, "m", s, s + 4.0) for t, s in rows])
+    search = WindowSearch(inst, Objective.parse("misses"), start, workers=1)
+    assert search.values == (2.0,)
+    assert search.improve(0.0, 50.0, 5.0)
+    assert search.values == (1.0,)
+    assert (search.stats.pulled, search.stats.pulled_on_time) == (1, 0)
+    assert search.incumbent.placements["a"] == start.placements["a"]
+    assert search.incumbent.placements["e"].end <= 12.0
+    assert validate(inst, search.incumbent) == []
