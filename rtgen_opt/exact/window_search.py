@@ -27,7 +27,10 @@ slice depends on it; a job depending on a dropped job outside the slice stays dr
 by where tasks *run* frees the work that competes for the processors at one time (a decode block
 of an LLM request that arrived long before is free in the slice it runs in). Passes alternate
 two interleaved cuts (offsets 0 and half a slice); slices grow when two passes in a row improve
-nothing.
+nothing. A slice also *pulls in* a few late jobs due in it that run long after (:data:`PULL`,
+:meth:`WindowSearch._pulled`): a decode block a deferral search sent to the back is free only in
+the slice where it runs, where nothing is due, so no slice could bring it back on time. In the
+frame a pulled job may be dropped, which means it stays where it was.
 
 Each step solves the whole objective restricted to its jobs (every other job's share is a
 constant) from a hint that is the current placement, so it never makes the schedule worse; it is
