@@ -291,8 +291,11 @@ class WindowSearch:
             )
             fixed[t] = pl.start
         for t in list(sub.nodes):
+            # a pulled task's fixed successors start after the cap plus the transfer (_pulled):
+            # no edge, or they would pin it in the frame
+            pulled_task = g.nodes[t]["job"] in pulled
             for v in g.successors(t):
-                if v in sub:
+                if v in sub and not (pulled_task and v in fixed):
                     sub.add_edge(t, v, **g.edges[t, v])
         requests = {
             r: req
@@ -643,10 +646,10 @@ class WindowSearch:
     def _pulled(
         self, a: float, b: float, free: set[str], times: tuple[np.ndarray, np.ndarray], cap: float
     ) -> frozenset[str]:
-        """The late jobs a slice ``[a, b)`` pulls in (:data:`PULL`): missed and running after
-        ``cap``, due in the slice, not free, with every task's predecessors free, pulled or done
-        by the deadline, and its successors not free and starting after ``cap`` plus the
-        longest transfer. A slice frees the work running in it; a job that runs long after its
+        """The late jobs a slice ``[a, b)`` pulls in (:data:`PULL`): missed, due in the slice,
+        not free, running after ``cap`` plus the longest transfer from each predecessor, with
+        every predecessor free, pulled or done by the deadline, and every successor not free
+        and starting after ``cap`` plus the longest transfer to it. A slice frees the work running in it; a job that runs long after its
         deadline (a deferred decode block) is free only in the slice where it runs, where
         nothing is due, so without this no slice brings it back on time.
 

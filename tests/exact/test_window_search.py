@@ -138,6 +138,32 @@ def test_a_construction_completed_at_its_falling_lead_keeps_the_better_schedule(
     assert search.values == objective.values(inst, search.incumbent)
 
 
+@settings(max_examples=30, deadline=None)
+@given(instances(max_tasks=12))
+def test_slices_that_pull_late_jobs_keep_valid_schedules(instance):
+    # a start that runs the jobs that are never dropped long after everything else, in turn,
+    # as a deferral search sends them to the back
+    objective = Objective.parse("misses")
+    g = instance.graph.copy()
+    never = {t for j in instance.jobs.values() if not j.droppable for t in j.tasks}
+    for t in never:  # each due, so that late it misses
+        if g.nodes[t].get("deadline") is None:
+            g.nodes[t]["deadline"] = g.nodes[t]["release"] + 20.0
+    inst = Instance.from_networkx(g, instance.platform, miss_mode="drop", requests=instance.requests)
+    nodes = inst.graph.nodes
+    back = {
+        t: (min(nodes[t]["durations"]), 1000.0 + 200.0 * k)
+        for k, t in enumerate(t for t in inst.tasks if t in never)
+    }
+    start = list_schedule(inst, objective, fixed=back)
+    search = WindowSearch(inst, objective, start, workers=1)
+    search.improve(0.0, 100.0, 5.0)  # every deadline is before 100: the slice pulls them in
+    assert validate(inst, search.incumbent) == []
+    final = search.run(time.perf_counter() + 20, target=2)
+    assert validate(inst, final) == []
+    assert search.values == objective.values(inst, final) <= objective.values(inst, start)
+
+
 def _late_llm_job() -> tuple:
     """One processor; ``B`` (4 ms, due 20) runs at 0; ``A`` (4 ms, due 10, never dropped)
     runs at 100, long after its deadline, with room for it at 4: a start like a deferral

@@ -249,7 +249,7 @@ class Constraints:
 
     def frozen_context(self, fixed: Mapping[str, int], latest_end: int | None) -> None:
         """(C13) a window of a larger schedule: the ``fixed`` tasks start where they are, every
-        other task ends by ``latest_end`` (model time).
+        other task that runs ends by ``latest_end`` (model time).
 
         Used by the window search (:mod:`rtgen_opt.exact.window_search`), which re-optimises
         the jobs of one time window while the rest of the schedule stays: the tasks around the
@@ -261,9 +261,14 @@ class Constraints:
         for t, start in fixed.items():
             m.Add(v.start[t] == start)
         if latest_end is not None:
+            nodes = self.instance.graph.nodes
             for t in self.win.tasks:
                 if t not in fixed:
-                    m.Add(v.end[t] <= latest_end)
+                    ends = m.Add(v.end[t] <= latest_end)
+                    job = nodes[t]["job"]
+                    if job in v.droppable:
+                        # a dropped task may sit where its time window puts it, past the frame
+                        ends.OnlyEnforceIf(v.run[job])
 
     def redundant_window_load(self) -> None:
         """(C11) on-time jobs inside a window ``[a, b]`` fit: their least work <= ``|K| (b - a)``."""
