@@ -149,7 +149,9 @@ def test_slices_that_pull_late_jobs_keep_valid_schedules(instance):
     for t in never:  # each due, so that late it misses
         if g.nodes[t].get("deadline") is None:
             g.nodes[t]["deadline"] = g.nodes[t]["release"] + 20.0
-    inst = Instance.from_networkx(g, instance.platform, miss_mode="drop", requests=instance.requests)
+    inst = Instance.from_networkx(
+        g, instance.platform, miss_mode="drop", requests=instance.requests
+    )
     nodes = inst.graph.nodes
     back = {
         t: (min(nodes[t]["durations"]), 1000.0 + 200.0 * k)
