@@ -13,10 +13,10 @@ does alone:
    under load it is usually the best start, and when it meets the solver-free bound the
    answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
    :data:`DEFERRAL_SHARE` (:data:`DEFERRAL_SHARE_LANES`), the deferral search
-   (:mod:`rtgen_opt.exact.deferral`) picks which
-   LLM requests to serve in the background, first on the lane plans
-   (:mod:`rtgen_opt.exact.lanes`: pinnings that trade two accelerators' roles as LLM requests
-   come; game_npc_heavy_60s: 421), then on the affinity's pinning (719 -> 483 there).
+   (:mod:`rtgen_opt.exact.deferral`) picks which LLM requests to serve in the background,
+   first on the lane plans (:mod:`rtgen_opt.exact.lanes`: pinnings that trade two
+   accelerators' roles as LLM requests come; game_npc_heavy_60s: 421), then on the
+   affinity's pinning (719 -> 483 there).
    Where no start meets the solver-free bound, the fluid window bound
    (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 89).
 2. **Pick the method by size** (``method="auto"``): the monolithic model

@@ -259,7 +259,7 @@ class WindowSearch:
         overlap = np.flatnonzero((start < upper) & (end > earliest))
         fixed_idx = {int(i) for i in overlap if int(i) not in free_idx}
         for i in free_tasks:
-            after = () if self._job_ids[self._job_of[i]] in pulled else self._succs[i]
+            after = () if self._job(i) in pulled else self._succs[i]
             for k in (*self._preds[i], *after):
                 if k not in free_idx and math.isfinite(start[k]):
                     fixed_idx.add(k)
@@ -684,26 +684,26 @@ class WindowSearch:
         start, end = times
         tasks = [self._index[t] for t in self.instance.jobs[job].tasks]
         mine = set(tasks)
-
-        def owner(k: int) -> str:
-            return self._job_ids[self._job_of[k]]
-
         for i in tasks:
             for k in self._preds[i]:
                 if k in mine:
                     continue
-                if owner(k) not in moving and not end[k] <= deadline:
+                if self._job(k) not in moving and not end[k] <= deadline:
                     return False
                 if start[i] < cap + self._lag(k, i):
                     return False  # left out, it stays where it is, after whatever the frame did
             for k in self._succs[i]:
                 if k in mine:
                     continue
-                if owner(k) in moving:
+                if self._job(k) in moving:
                     return False  # a free job that needs it would pin it in the frame
                 if math.isfinite(start[k]) and start[k] < cap + self._lag(i, k):
                     return False
         return start[tasks].min() >= cap
+
+    def _job(self, i: int) -> str:
+        """The job of task ``i``."""
+        return self._job_ids[self._job_of[i]]
 
     def _lag(self, i: int, k: int) -> float:
         """The longest transfer from task ``i`` (on any of its processors) to task ``k`` where
