@@ -32,8 +32,12 @@ Variants of ``rtgen_opt.solve`` (the front door, 2 workers):
   lane plans (``lanes.SLACKS`` empty), and the affinity search has its usual share
   (``optimise.AFFINITY_SHARE_LANES`` = ``AFFINITY_SHARE``);
 - ``pull-off``: the window search's slices pull in no late jobs (``window_search.PULL`` = 0);
-- ``before-pull``: the front door before pulled jobs (``PULL`` = 0, ``AFFINITY_SHARE_LANES``
-  = 0.4, ``DEFERRAL_SHARE_LANES`` = ``DEFERRAL_SHARE`` = 0.85, ``WINDOW_LIMIT`` = 2 s).
+- ``before-pull``: the front door before pulled jobs (``PULL`` = 0, no lane timeline,
+  ``AFFINITY_SHARE_LANES`` = 0.4, ``DEFERRAL_SHARE_LANES`` = ``DEFERRAL_SHARE`` = 0.85,
+  ``WINDOW_LIMIT`` = 2 s);
+- ``timeline-off``: the front door before the lane timeline (``optimise.TIMELINE_SHARE`` = 0:
+  the affinity search to 0.25 of the limit and the deferral search on the lane plans to 0.6);
+- ``timeline85``: the lane timeline's search until 0.85 of the limit (0.6 as shipped).
 
 Variants combine with ``+`` (``gap10+portfolio-flexible``).
 
@@ -88,6 +92,8 @@ VARIANTS = (
     "lanes-off",
     "pull-off",
     "before-pull",
+    "timeline-off",
+    "timeline85",
 )
 COLUMNS = ("case", "objective", "seed", "variant", "status", "value", "bound", "time_s", "peak_mb")
 
@@ -153,9 +159,14 @@ def _apply(variant: str) -> None:
             # the front door before pulled jobs: no pull, the deferral search to 0.85 of the
             # limit after an affinity search to 0.4 where there are lane plans, 2 s a window
             window_search.PULL = 0
+            optimise.TIMELINE_SHARE = 0.0
             optimise.AFFINITY_SHARE_LANES = 0.4
             optimise.DEFERRAL_SHARE_LANES = optimise.DEFERRAL_SHARE
             window_search.WINDOW_LIMIT = 2.0
+        elif part == "timeline-off":
+            optimise.TIMELINE_SHARE = 0.0
+        elif part == "timeline85":
+            optimise.TIMELINE_SHARE = 0.85
         elif part.startswith("window"):
             window_search.WINDOW_LIMIT = float(part[6:])
         elif part.startswith("construct"):

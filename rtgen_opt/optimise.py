@@ -46,7 +46,7 @@ from typing import Any
 
 from rtgen_opt import stopping
 from rtgen_opt.errors import ArgumentError, RtgenError
-from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver, deferral, lanes
+from rtgen_opt.exact import DEFAULT_SOLVER, affinity, check_solver, deferral, lanes, timeline
 from rtgen_opt.exact.bounds import combinatorial_bounds
 from rtgen_opt.exact.decompose import solve_decomposed
 from rtgen_opt.exact.fluid import fluid_bound
@@ -70,6 +70,11 @@ MONOLITHIC_TASKS = 1500
 METHODS = ("auto", "monolithic", "decompose")
 #: Share of the time limit after which no further starting schedule is built.
 START_SHARE = 0.25
+#: Share of the time limit by which the lane timeline's search (:mod:`rtgen_opt.exact.timeline`)
+#: ends, where there are lane plans and the objective counts misses; it then replaces the
+#: affinity and deferral searches (game_npc_heavy_60s: 313 misses after its first climb, in
+#: about 90 s, where those two ended at 421 after 360 s), and the window search gets the rest.
+TIMELINE_SHARE = 0.6
 #: Share of the time limit the affinity search may use (it runs beyond the others' start share:
 #: on the heavy instances it is worth more than the window search's time).
 AFFINITY_SHARE = 0.6
@@ -104,6 +109,8 @@ def candidates(
     until: float | None = None,
     win: Windows | None = None,
     skipped: list[str] | None = None,
+    timeline_until: float | None = None,
+    seed: int = 0,
     affinity_until: float | None = None,
     deferral_until: float | None = None,
     roles: lanes.Roles | None = None,
@@ -113,8 +120,11 @@ def candidates(
     progress: Callable[[float, str], None] | None = None,
 ) -> list[tuple[tuple[float, ...], str, Schedule]]:
     """``(values, name, schedule)`` of every starting schedule, best first: the caller's
-    ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0),
-    and with ``affinity_until`` the affinity search's schedule (:mod:`rtgen_opt.exact.affinity`,
+    ``hints`` (validated), the list schedule and every built-in policy's replay (noise 0);
+    with ``timeline_until`` and ``roles`` the lane timeline's (:mod:`rtgen_opt.exact.timeline`,
+    searched until that time or until it meets ``target``, its kicks seeded by ``seed``;
+    ``stats["timeline"]``); with ``affinity_until``, unless a start meets ``target``, the
+    affinity search's schedule (:mod:`rtgen_opt.exact.affinity`,
     searched until that time or until it meets ``target``; what it found goes in
     ``stats["affinity"]``; ``progress(best value so far, note)`` follows it), then with
     ``deferral_until`` the deferral search's (:mod:`rtgen_opt.exact.deferral`: which LLM
@@ -132,7 +142,7 @@ def candidates(
     listed = list_schedule(instance, objective, win=win, until=until)
     out.append((objective.values(instance, listed), str(listed.provenance["method"]), listed))
     for name in builtin_policies():
-        if until is not None and time.perf_counter() >= until:
+        if (until is not None and time.perf_counter() >= until) or _stopped(stop):
             if skipped is not None:
                 skipped.append(name)
             continue
@@ -141,8 +151,37 @@ def candidates(
         except RtgenError:  # pragma: no cover - a built-in policy that cannot run here
             continue
         out.append((objective.values(instance, schedule), name, schedule))
+    if timeline_until is not None and roles is not None and not _stopped(stop):
+        built = timeline.search(
+            instance,
+            objective,
+            roles,
+            win=win,
+            until=timeline_until,
+            stop=stop,
+            target=target,
+            seed=seed,
+            on_score=(
+                None
+                if progress is None
+                else lambda n, misses: progress(
+                    min(misses, *(c[0][0] for c in out)), f"lane timeline: {n} simulations"
+                )
+            ),
+        )
+        check(instance, built.schedule)
+        out.append((built.values, "lane-timeline", built.schedule))
+        if stats is not None:
+            stats["timeline"] = {
+                "value": built.values,
+                "shed": len(built.shed),
+                "lead_ms": built.lead,
+                "simulated": built.simulated,
+                "seconds": round(built.seconds, 3),
+            }
     found = None
-    if affinity_until is not None and not (stop is not None and stop.is_set()):
+    met = target is not None and leq(min(c[0][0] for c in out), target)
+    if affinity_until is not None and not met and not _stopped(stop):
         best = min(c[0][0] for c in out)
 
         def scored(n: int, _: tuple[float, ...]) -> None:
@@ -178,6 +217,10 @@ def candidates(
     return out
 
 
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
 def _deferred(
     instance: Instance,
     pinned: Instance,
@@ -200,7 +243,7 @@ def _deferred(
     runs += [("affinity", None, rule) for rule in deferral.RULES]
     best = None
     for name, length, rule in runs:
-        if time.perf_counter() >= until or (stop is not None and stop.is_set()):
+        if time.perf_counter() >= until or _stopped(stop):
             break
         # a plan is built only when its turn comes (each is a copy of the instance)
         plan = pinned if length is None else lanes.planned(instance, length, roles)
@@ -331,8 +374,13 @@ def solve(
         win = windows(instance)
         cheap = combinatorial_bounds(instance, parsed, win=win)["bound"]
     roles = lanes.roles(instance) if chosen == "decompose" else None
-    affinity_share = AFFINITY_SHARE_LANES if roles is not None else AFFINITY_SHARE
-    deferral_share = DEFERRAL_SHARE_LANES if roles is not None else DEFERRAL_SHARE
+    timed = roles is not None and parsed.first.name == "misses" and TIMELINE_SHARE > 0
+    if timed:  # the lane timeline's search instead of the affinity and deferral searches
+        affinity_share = deferral_share = 0.0
+    elif roles is not None:
+        affinity_share, deferral_share = AFFINITY_SHARE_LANES, DEFERRAL_SHARE_LANES
+    else:
+        affinity_share, deferral_share = AFFINITY_SHARE, DEFERRAL_SHARE
     with deadline.phase("starts"):
         ranked = candidates(
             instance,
@@ -341,6 +389,8 @@ def solve(
             until=deadline.by(START_SHARE),
             win=win,
             skipped=skipped,
+            timeline_until=deadline.by(TIMELINE_SHARE) if timed else None,
+            seed=seed,
             affinity_until=(
                 deadline.by(affinity_share) if chosen == "decompose" and affinity_share else None
             ),
@@ -359,7 +409,8 @@ def solve(
         )
     start_values, start_name, start = ranked[0]
     closed = len(parsed) == 1 and leq(start_values[0], cheap)
-    if not closed and chosen == "decompose" and parsed.first.name == "misses" and FLUID_SHARE:
+    fluid_due = chosen == "decompose" and parsed.first.name == "misses" and FLUID_SHARE > 0
+    if fluid_due and not closed and not stop.is_set():
         # The fluid window bound (an LP per window: what the heterogeneous processors can do
         # there; game_npc_heavy_60s: 67 where the bound above is 0), where no start meets it.
         with deadline.phase("bound"):

@@ -58,8 +58,9 @@ def _method_line(stats) -> str:
     """``decompose (24 groups, 20 proven alone; started from list-edf)``; from the affinity
     search, with its pinning (``...; started from affinity; pinning hands on npu``), and the
     deferral search's requests (``...; 13 LLM requests deferred (edf)``), on a lane plan
-    (``...; lane plan 127 ms; ...``); with the
-    fluid window bound where it counts (``...; fluid bound 59 over 2 windows``)."""
+    (``...; lane plan 127 ms; ...``), or the lane timeline's shed requests (``...; started
+    from lane-timeline; 31 LLM requests shed``); with the fluid window bound where it counts
+    (``...; fluid bound 59 over 2 windows``)."""
     method = stats.get("method", "monolithic")
     parts = []
     if method == "decompose" and stats.get("groups"):  # none: the start was proven at once
@@ -77,6 +78,9 @@ def _method_line(stats) -> str:
         parts.append("pinning " + ", ".join(f"{c} on {'+'.join(k)}" for c, k in pinned.items()))
     if stats.get("start") == "deferral":
         parts.append(f"{deferred['requests']} LLM requests deferred ({deferred['rule']})")
+    shed = (stats.get("timeline") or {}).get("shed")
+    if stats.get("start") == "lane-timeline" and shed:
+        parts.append(f"{shed} LLM requests shed")
     fluid = stats.get("fluid") or {}
     if fluid.get("bound"):
         parts.append(f"fluid bound {fluid['bound']:g} over {fluid['windows']} windows")

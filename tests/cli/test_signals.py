@@ -20,7 +20,7 @@ from rtgen_opt.validate import check
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "instances" / "scenarios"
-HEAVY = SCENARIOS / "game_npc_heavy_4s.yaml"
+HEAVY = SCENARIOS / "game_npc_heavy_15s.yaml"  # the lane timeline proves heavy 4 s at once
 #: Seconds a stopped process may take to print, write and exit.
 PROMPT_S = 20.0
 

@@ -64,12 +64,18 @@ def test_cli_refuses_over_the_cap_in_one_line():
         assert res.exit_code == 2 and words in res.stderr, res.stderr
 
 
-def test_solve_says_which_pinning_it_started_from():
+def test_solve_says_which_pinning_it_started_from(monkeypatch):
+    import rtgen_opt.optimise as optimise
+
     scenario = Path(__file__).parents[2] / "instances" / "scenarios" / "game_npc_heavy_1s.yaml"
-    res = CliRunner().invoke(
-        main, ["solve", str(scenario), "--method", "decompose", "-t", "20", "--quiet"]
-    )
+    args = ["solve", str(scenario), "--method", "decompose", "-t", "20", "--quiet"]
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert "status     optimal" in res.output
+    # the lane timeline misses nothing here: it is the start, proven at once
+    assert "(started from lane-timeline)" in res.output, res.output
+    monkeypatch.setattr(optimise, "TIMELINE_SHARE", 0.0)  # the affinity search instead
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and "status     optimal" in res.output, res.output
     # the hand tracker kept off the CPU is what lets every frame meet its deadline
     assert re.search(r"started from affinity; pinning [^\n]*hands on ", res.output), res.output

@@ -105,6 +105,7 @@ def test_the_front_door_uses_it_beyond_the_monolithic_size_and_proves_with_it(mo
 
     inst = load_instance(SCENARIOS / "game_npc_heavy_1s.yaml")
     monkeypatch.setattr(optimise, "MONOLITHIC_TASKS", 100)
+    monkeypatch.setattr(optimise, "TIMELINE_SHARE", 0.0)  # the lane timeline would replace it
     r = rtgen_opt.solve(inst, time_limit=20, workers=1)
     assert r.stats["method"] == "decompose" and r.stats["start"] == "affinity"
     # the pinning meets the solver-free bound (0), so it is returned proven, with no model

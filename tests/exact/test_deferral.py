@@ -126,6 +126,7 @@ def test_the_front_door_starts_from_it_after_the_affinity_search(monkeypatch):
     from rtgen_opt.cli.solve_cmd import _method_line
 
     monkeypatch.setattr(optimise, "MONOLITHIC_TASKS", 100)
+    monkeypatch.setattr(optimise, "TIMELINE_SHARE", 0.0)  # it would replace both searches
     # Without the affinity search's pinning (which proves 0 here) nor the lane plans, the
     # deferral search runs on the instance itself and is the best start: 10 where the list
     # schedule has 15.
