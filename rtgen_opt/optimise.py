@@ -7,15 +7,21 @@ does alone:
    list schedule is built, and the caller's hints are checked; the best of them (by the
    objective, lexicographically) is the start. The exact result is never worse than any of
    them, and it never depends on which policies a caller happened to run beside it. Where the
-   decomposition runs, the affinity search (:mod:`rtgen_opt.exact.affinity`: which processor
-   kinds each stream may use) adds its schedule within :data:`AFFINITY_SHARE` of the limit
-   (:data:`AFFINITY_SHARE_LANES` where there are lane plans);
-   under load it is usually the best start, and when it meets the solver-free bound the
-   answer is proven without a model (game_npc_heavy_4s: 0 misses). Then, within
+   decomposition runs on an instance with lane plans (:func:`rtgen_opt.exact.lanes.roles`: an
+   LLM's prefill and decode fastest on two accelerators that the short streams need) and the
+   objective is ``misses``, the lane timeline (:mod:`rtgen_opt.exact.timeline`: the LLM placed
+   by a simulation in which the two accelerators take turns at it) adds its schedule within
+   :data:`TIMELINE_SHARE` of the limit (game_npc_heavy_4s: 0 misses, proven at once without a
+   model; game_npc_heavy_60s: about 300), and nothing else is searched for a start. Elsewhere
+   where the decomposition runs, the affinity search (:mod:`rtgen_opt.exact.affinity`: which
+   processor kinds each stream may use) adds its schedule within :data:`AFFINITY_SHARE` of the
+   limit (:data:`AFFINITY_SHARE_LANES` where there are lane plans); under load it is usually
+   the best start, and when it meets the solver-free bound the answer is proven without a
+   model. Then, within
    :data:`DEFERRAL_SHARE` (:data:`DEFERRAL_SHARE_LANES`), the deferral search
    (:mod:`rtgen_opt.exact.deferral`) picks which LLM requests to serve in the background,
    first on the lane plans (:mod:`rtgen_opt.exact.lanes`: pinnings that trade two
-   accelerators' roles as LLM requests come; game_npc_heavy_60s: 421), then on the
+   accelerators' roles as LLM requests come; game_npc_heavy_60s: 421 for misses), then on the
    affinity's pinning (719 -> 483 there).
    Where no start meets the solver-free bound, the fluid window bound
    (:mod:`rtgen_opt.exact.fluid`, an LP per time window) raises it (game_npc_heavy_60s: 0 -> 89).

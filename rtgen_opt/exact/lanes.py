@@ -27,7 +27,9 @@ than the prefill and a frame.
 A plan only removes options (:meth:`~rtgen_opt.instance.Instance.with_processors`), so a schedule
 of the planned instance is a schedule of the instance. The front door (:mod:`rtgen_opt.optimise`)
 runs the deferral search (:mod:`rtgen_opt.exact.deferral`) on each plan before the affinity
-search's fixed pinning and keeps the best (``bench/results/lanes.md``).
+search's fixed pinning and keeps the best (``bench/results/lanes.md``), where the lane timeline
+(:mod:`rtgen_opt.exact.timeline`, which decides the roles as it goes instead of from a plan) does
+not run: for objectives other than ``misses``.
 """
 
 from __future__ import annotations
