@@ -197,9 +197,11 @@ def write(rows: list[dict], policies: dict, args) -> None:
         " misses and in % of the instance's jobs. *monolithic* = one CP-SAT model"
         " (`--method monolithic`); *auto* = the front door (`rtgen-opt solve`), which decomposes"
         " beyond 1,500 tasks. Times are wall seconds of the whole call. *start* = the schedule"
-        " the search started from and its value (`affinity`: the affinity search's pinning;"
-        " `deferral`: that pinning or a lane plan, with some LLM requests served in the background;"
-        " a policy's or the list schedule's name otherwise), as distinct values over the seeds.",
+        " the search started from and its value (`lane-timeline`: the lane timeline, LLM requests"
+        " placed by a simulation of the accelerators taking turns; `affinity`: the affinity"
+        " search's pinning; `deferral`: that pinning or a lane plan, with some LLM requests served"
+        " in the background; a policy's or the list schedule's name otherwise), as distinct values"
+        " over the seeds.",
         "",
         "| instance | tasks | jobs | best policy | method | value | bound | gap | gap % jobs"
         " | missed jobs | time s | peak MB | groups proven | start |",

@@ -182,6 +182,7 @@ def candidates(
                 "value": built.values,
                 "shed": len(built.shed),
                 "lead_ms": built.lead,
+                "batch": built.batch,
                 "simulated": built.simulated,
                 "seconds": round(built.seconds, 3),
             }

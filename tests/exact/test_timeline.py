@@ -7,7 +7,7 @@ import itertools
 import threading
 import time
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rtgen_opt.exact import lanes, timeline
@@ -73,6 +73,7 @@ def test_the_timeline_keeps_the_lane_and_its_schedule_is_valid(
 ):
     inst = load_instance(HEAVY_1S, seed=seed, granularity=granularity, horizon_ms=2000)
     roles = lanes.roles(inst)
+    assume(roles is not None)  # some seeds have no request in 2 s
     requests = sorted(inst.requests.values(), key=lambda r: r.arrival)
     whole = {requests[0].id} if shed_first and requests else set()
     win = windows(inst)
