@@ -291,8 +291,8 @@ class _Simulation:
         return t - self._overlap(t, self.side, proc)
 
     def _overlap(self, end: int, before: str, after: str) -> int:
-        """The longest overlap (model time, a multiple of :data:`OVERLAP_STEP_MS` below the
-        shortest short job's span) of the lane's task on ``before``, ending at ``end``, with the
+        """The longest overlap (model time, a multiple of :data:`OVERLAP_STEP_MS` up to the
+        longest short job's span) of the lane's task on ``before``, ending at ``end``, with the
         next on ``after``, such that every short job released around it still fits: on
         ``after`` before the next task starts, or on ``before`` after ``end``, taken in the
         order the list schedule places them (earliest deadline first)."""
