@@ -158,6 +158,7 @@ def candidates(
             continue
         out.append((objective.values(instance, schedule), name, schedule))
     if timeline_until is not None and roles is not None and not _stopped(stop):
+        start = min(c[0][0] for c in out)  # the best start so far, for the progress line
         built = timeline.search(
             instance,
             objective,
@@ -171,7 +172,7 @@ def candidates(
                 None
                 if progress is None
                 else lambda n, misses: progress(
-                    min(misses, *(c[0][0] for c in out)), f"lane timeline: {n} simulations"
+                    min(misses, start), f"lane timeline: {n} simulations"
                 )
             ),
         )
@@ -187,8 +188,7 @@ def candidates(
                 "seconds": round(built.seconds, 3),
             }
     found = None
-    met = target is not None and leq(min(c[0][0] for c in out), target)
-    if affinity_until is not None and not met and not _stopped(stop):
+    if affinity_until is not None and not _meets(out, target) and not _stopped(stop):
         best = min(c[0][0] for c in out)
 
         def scored(n: int, _: tuple[float, ...]) -> None:
@@ -210,7 +210,7 @@ def candidates(
                     "seconds": round(found.seconds, 3),
                 }
     out.sort(key=lambda c: (c[0], c[1]))
-    closed = target is not None and leq(out[0][0][0], target)
+    closed = _meets(out, target)
     if deferral_until is not None and not closed:
         pinned = instance if found is None else affinity.restricted(instance, found.affinity)
         kept = _deferred(
@@ -222,6 +222,11 @@ def candidates(
             if stats is not None:
                 stats["deferral"] = kept[2]
     return out
+
+
+def _meets(out: list[tuple[tuple[float, ...], str, Schedule]], target: float | None) -> bool:
+    """Whether a start of ``out`` meets ``target`` (nothing can beat it)."""
+    return target is not None and leq(min(c[0][0] for c in out), target)
 
 
 def _stopped(stop: threading.Event | None) -> bool:
